@@ -1,0 +1,3 @@
+"""stageline: AWS CodePipeline's model and API, with executions that really run."""
+
+__version__ = "0.1.0"

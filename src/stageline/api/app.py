@@ -1,0 +1,86 @@
+"""The ASGI application: AWS protocol at ``POST /``, health at ``GET /health``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from stageline import __version__
+from stageline.api import codepipeline
+from stageline.api.protocol import Dispatcher
+from stageline.arns import Arns
+from stageline.clock import Clock, SystemClock
+from stageline.config import Settings
+from stageline.services.action_types import ActionTypeService
+from stageline.services.context import ServiceContext
+from stageline.services.pipelines import PipelineService
+from stageline.services.tags import TagService
+from stageline.store import migrate
+from stageline.store.db import Database
+
+
+@dataclass
+class Services:
+    """Everything the HTTP edge calls into, built once per process."""
+
+    ctx: ServiceContext
+    pipelines: PipelineService
+    tags: TagService
+    action_types: ActionTypeService
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    migrate.upgrade(db)
+    ctx = ServiceContext(
+        db=db,
+        clock=clock or SystemClock(),
+        arns=Arns(region=settings.region, account_id=settings.account_id),
+    )
+    return Services(
+        ctx=ctx,
+        pipelines=PipelineService(ctx),
+        tags=TagService(ctx),
+        action_types=ActionTypeService(ctx),
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> Starlette:
+    services = services or build_services(settings)
+    dispatcher = Dispatcher(max_body_bytes=settings.max_request_bytes)
+    dispatcher.add(
+        codepipeline.build_endpoint(services.pipelines, services.tags, services.action_types)
+    )
+
+    async def health(_request: Request) -> Response:
+        with services.ctx.db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def root(_request: Request) -> Response:
+        return PlainTextResponse(
+            "stageline speaks the AWS CodePipeline API here: POST / with X-Amz-Target.\n"
+        )
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        services.ctx.db.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/", dispatcher.handle, methods=["POST"]),
+            Route("/", root, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,81 @@
+"""The result of loading a pipeline file, the error it raises, and template paths.
+
+Every message this package produces names the place in the user's file it is
+about ("Resources.Pipeline.Properties.Stages[1].Actions[0].Configuration"),
+because the file is what the user will open to fix it. Paths are built with
+:func:`child` and :func:`item` so they read the same everywhere.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadedPipeline:
+    """One pipeline read from a file, in the API wire form ``CreatePipeline`` takes.
+
+    ``pipeline`` is a ``PipelineDeclaration`` (camelCase members); ``tags`` go
+    beside it in ``CreatePipeline``, as in the API. ``disabled_transitions``
+    carries CloudFormation's ``DisableInboundStageTransitions``, which the
+    declaration has no member for (on AWS they become ``DisableStageTransition``
+    calls). ``notes`` list every value that stands in for something only AWS
+    could know (a role this template creates, another stack's export, ...).
+    """
+
+    pipeline: dict[str, Any]
+    tags: list[dict[str, str]]
+    origin: str
+    form: str
+    disabled_transitions: list[dict[str, str]]
+    notes: list[str]
+
+
+class DefinitionError(ValueError):
+    """A file that cannot be turned into a pipeline declaration, and where.
+
+    ``path`` is the location in the file ("" for the whole file); ``message``
+    says what is wrong and, where there is one, the fix.
+    """
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+def child(path: str, key: object) -> str:
+    """The path of member ``key`` inside ``path``."""
+    return f"{path}.{key}" if path else str(key)
+
+
+def item(path: str, index: int) -> str:
+    """The path of list element ``index`` inside ``path``."""
+    return f"{path}[{index}]"
+
+
+def suggest(name: str, candidates: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` when a candidate is close to ``name``, else ""."""
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def describe(value: object) -> str:
+    """A short name for the kind of a parsed value, for type errors."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the string {shown!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__

@@ -1,0 +1,184 @@
+"""A safe YAML loader that reads CloudFormation templates as CloudFormation does.
+
+CloudFormation YAML has short-form tags (``!Ref``, ``!Sub``, ``!GetAtt A.B``, ...)
+that plain YAML loaders reject; each becomes the long form (``{"Ref": ...}``,
+``{"Fn::Sub": ...}``) so the rest of the package sees one shape, as
+CloudFormation itself does when it converts YAML to JSON. Three more
+differences from ``yaml.safe_load``:
+
+* dates stay strings: ``Version: 2012-10-17`` is the text CloudFormation keeps,
+  not a ``datetime.date``;
+* a key given twice in one mapping is an error (CloudFormation refuses the
+  template; a silent "last one wins" would hide a mistake);
+* input is hostile: before constructing objects the loader counts the nodes
+  the document would have with every alias expanded, and refuses past
+  :data:`MAX_EXPANDED_NODES` (the "billion laughs" attack) or on an alias
+  that contains itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.constructor import ConstructorError
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from stageline.ascode.model import DefinitionError
+
+MAX_EXPANDED_NODES = 1_000_000
+
+#: Short-form tags and the long-form key each stands for.
+SHORT_TAGS: dict[str, str] = {
+    "!Ref": "Ref",
+    "!Condition": "Condition",
+    "!GetAtt": "Fn::GetAtt",
+    "!Sub": "Fn::Sub",
+    "!If": "Fn::If",
+    "!Join": "Fn::Join",
+    "!Select": "Fn::Select",
+    "!Split": "Fn::Split",
+    "!FindInMap": "Fn::FindInMap",
+    "!Equals": "Fn::Equals",
+    "!Not": "Fn::Not",
+    "!And": "Fn::And",
+    "!Or": "Fn::Or",
+    "!ImportValue": "Fn::ImportValue",
+    "!Base64": "Fn::Base64",
+    "!GetAZs": "Fn::GetAZs",
+    "!Cidr": "Fn::Cidr",
+    "!Transform": "Fn::Transform",
+    # AWS::LanguageExtensions functions that are also written in short form.
+    "!ToJsonString": "Fn::ToJsonString",
+    "!Length": "Fn::Length",
+}
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class CfnYamlLoader(yaml.SafeLoader):
+    """``SafeLoader`` plus CloudFormation's short-form tags; see the module docstring."""
+
+    def construct_document(self, node: Node) -> Any:
+        _check_expanded_size(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, MappingNode):
+            # Checked before merge keys ("<<") are flattened in: a key that
+            # overrides a merged one is not a duplicate.
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                except TypeError:  # an unhashable key: the base class reports it
+                    break
+                if duplicate:
+                    raise ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f"found duplicate key {key!r}",
+                        key_node.start_mark,
+                    )
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+# Dates stay text, as in CloudFormation ("Version: 2012-10-17").
+CfnYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_value(loader: CfnYamlLoader, node: Node) -> Any:
+    if isinstance(node, ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    if isinstance(node, MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    raise ConstructorError(None, None, f"unexpected node {node.id}", node.start_mark)
+
+
+def _long_form(key: str) -> Any:
+    def construct(loader: CfnYamlLoader, node: Node) -> dict[str, Any]:
+        return {key: _construct_value(loader, node)}
+
+    return construct
+
+
+def _construct_getatt(loader: CfnYamlLoader, node: Node) -> dict[str, Any]:
+    """``!GetAtt Res.Attr`` splits at the first dot (``Stack.Outputs.X`` keeps the rest)."""
+    value = _construct_value(loader, node)
+    if isinstance(value, str) and "." in value:
+        resource, attribute = value.split(".", 1)
+        return {"Fn::GetAtt": [resource, attribute]}
+    return {"Fn::GetAtt": value}
+
+
+for _tag, _key in SHORT_TAGS.items():
+    CfnYamlLoader.add_constructor(_tag, _long_form(_key))
+CfnYamlLoader.add_constructor("!GetAtt", _construct_getatt)
+
+
+def _check_expanded_size(root: Node) -> None:
+    """Count nodes as if every alias were expanded; refuse huge or self-containing ones."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise DefinitionError(
+                "",
+                f"YAML alias at line {node.start_mark.line + 1} contains itself; "
+                "recursive documents are not accepted",
+            )
+        active.add(key)
+        total = 1
+        if isinstance(node, SequenceNode):
+            for child_node in node.value:
+                total += size(child_node)
+        elif isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                total += size(key_node) + size(value_node)
+        active.discard(key)
+        if total > MAX_EXPANDED_NODES:
+            raise DefinitionError(
+                "",
+                f"the YAML document would expand to more than {MAX_EXPANDED_NODES:,} nodes "
+                "(aliases repeat their anchor's contents); refusing to load it",
+            )
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML document; syntax errors become :class:`DefinitionError` with line/column."""
+    try:
+        return yaml.load(text, Loader=CfnYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        raise DefinitionError("", _yaml_message(exc)) from None
+    except yaml.YAMLError as exc:
+        raise DefinitionError("", f"YAML error: {exc}") from None
+    except RecursionError:
+        raise DefinitionError("", "the YAML document is nested too deeply") from None
+
+
+def _yaml_message(exc: yaml.MarkedYAMLError) -> str:
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = exc.problem or "invalid YAML"
+    if problem.startswith("could not determine a constructor for the tag"):
+        tag = problem.rsplit(" ", 1)[-1].strip("'")
+        problem = f"unknown tag {tag}; CloudFormation short forms are " + ", ".join(SHORT_TAGS)
+    context = f" ({exc.context})" if exc.context and exc.context_mark is not mark else ""
+    return f"YAML error{where}: {problem}{context}"

@@ -1,0 +1,27 @@
+"""The ``stageline`` command line."""
+
+from __future__ import annotations
+
+import click
+
+from stageline import __version__
+from stageline.cli.pipelines import apply, delete, get, lint, list_pipelines
+from stageline.cli.server import server
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="stageline")
+def main() -> None:
+    """stageline: AWS CodePipeline's model and API on your own machines.
+
+    Start the service with `stageline server`; talk to it with boto3, the aws CLI
+    (--endpoint-url) or the commands below.
+    """
+
+
+main.add_command(server)
+main.add_command(lint)
+main.add_command(apply)
+main.add_command(get)
+main.add_command(list_pipelines)
+main.add_command(delete)

@@ -1,0 +1,69 @@
+"""``stageline server``: the API (and, as they land, engine, console and agent) in one process."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from stageline.config import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    ConfigError,
+    Settings,
+    default_data_dir,
+)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="STAGELINE_HOST",
+              help="Address to listen on. Only loopback addresses are allowed until authentication is configured.")
+@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, envvar="STAGELINE_PORT",
+              help="TCP port; 0 picks a free one (printed at start).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              envvar="STAGELINE_DATA_DIR", help="Where the SQLite database and artifacts live [default: .stageline].")
+@click.option("--database-url", default=None, envvar="STAGELINE_DATABASE_URL",
+              help="sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB [default: SQLite in the data dir].")
+@click.option("--region", default=DEFAULT_REGION, show_default=True, envvar="STAGELINE_REGION",
+              help="Region written into ARNs and events.")
+@click.option("--account-id", default=DEFAULT_ACCOUNT_ID, show_default=True, envvar="STAGELINE_ACCOUNT_ID",
+              help="12-digit account id written into ARNs and events.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]))
+def server(host: str, port: int, data_dir: Path | None, database_url: str | None, region: str,
+           account_id: str, log_level: str) -> None:
+    """Run the stageline service (CodePipeline API at POST /, health at /health)."""
+    import socket
+
+    import uvicorn
+
+    from stageline.api.app import create_app
+
+    settings = Settings(
+        data_dir=data_dir or default_data_dir(),
+        database_url=database_url,
+        host=host,
+        port=port,
+        region=region,
+        account_id=account_id,
+    )
+    try:
+        settings.check()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = create_app(settings)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    url = f"http://{shown_host}:{bound_port}"
+    click.echo(f"stageline listening on {url}", err=False)
+    click.echo(f"  data dir: {settings.data_dir.resolve()}")
+    click.echo(f"  try: aws codepipeline list-pipelines --endpoint-url {url}")
+    config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,64 @@
+"""Server settings, with the embedded defaults that make `make run` work on a laptop."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_REGION = "us-east-1"
+DEFAULT_ACCOUNT_ID = "123456789012"
+DEFAULT_PORT = 8787
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+
+
+class ConfigError(ValueError):
+    """A setting that cannot work, with the reason and the fix in the message."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything one server process needs to know; built once from CLI flags and env."""
+
+    data_dir: Path
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    auth_enabled: bool = False
+    max_request_bytes: int = MAX_REQUEST_BYTES
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'stageline.db'}"
+
+    def check(self) -> None:
+        if not (len(self.account_id) == 12 and self.account_id.isdigit()):
+            raise ConfigError(
+                f"account id {self.account_id!r} must be 12 digits, as an AWS account id is"
+            )
+        if not self.region or len(self.region) > 30:
+            raise ConfigError(f"region {self.region!r} must be 1 to 30 characters, e.g. us-east-1")
+        if not is_loopback(self.host) and not self.auth_enabled:
+            raise ConfigError(
+                f"refusing to listen on {self.host}: without authentication stageline only "
+                "binds to a loopback address (127.0.0.1, ::1 or localhost); use --host 127.0.0.1"
+            )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("STAGELINE_DATA_DIR", ".stageline"))

@@ -1,0 +1,233 @@
+"""Pipeline definitions: create, read, update (every version kept), delete and list.
+
+Declarations are stored in the wire form AWS returns from GetPipeline, with the
+defaults AWS fills in made explicit (runOrder 1, empty artifact lists,
+pipelineType V1, executionMode SUPERSEDED), so a stored version reads back the
+same way whichever client wrote it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from stageline.definitions.model import pipeline_from_wire
+from stageline.definitions.validation import DeclarationError, validate
+from stageline.errors import ApiError, error
+from stageline.services import catalog as catalog_service
+from stageline.services import paging
+from stageline.services.context import ServiceContext
+from stageline.services.tags import check_new_tags
+from stageline.store import pipelines as store
+from stageline.store import tags as tag_store
+
+MAX_PIPELINES = 1000
+DEFAULT_PAGE_SIZE = 100
+SECRET_MASK = "****"
+
+# Called inside the CreatePipeline transaction once the pipeline exists; the
+# execution engine registers here to start the first execution, as AWS does.
+CreatedHook = Callable[[Connection, store.PipelineRow, dict[str, Any]], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineView:
+    """A stored version as a client sees it: declaration (secrets masked) plus metadata."""
+
+    declaration: dict[str, Any]
+    arn: str
+    created_ms: int
+    updated_ms: int
+
+
+def not_found(ctx: ServiceContext, name: str) -> ApiError:
+    return error(
+        "PipelineNotFoundException",
+        f"Pipeline with name '{name}' does not exist in account '{ctx.account_id}'",
+    )
+
+
+def normalise(declaration: dict[str, Any], version: int) -> dict[str, Any]:
+    """The declaration with AWS's defaults written out and ``version`` set."""
+    out = copy.deepcopy(declaration)
+    out["version"] = version
+    out.setdefault("pipelineType", "V1")
+    out.setdefault("executionMode", "SUPERSEDED")
+    for stage in out.get("stages", []):
+        for action in stage.get("actions", []):
+            action.setdefault("runOrder", 1)
+            action.setdefault("configuration", {})
+            action.setdefault("inputArtifacts", [])
+            action.setdefault("outputArtifacts", [])
+    return out
+
+
+def mask_secrets(declaration: dict[str, Any], conn: Connection) -> dict[str, Any]:
+    """A copy in which every secret configuration value reads ``****``."""
+    catalog = catalog_service.load(conn)
+    out = copy.deepcopy(declaration)
+    for _stage, action, spec in _actions_with_specs(out, catalog):
+        config = action.get("configuration") or {}
+        for name in spec.secret_names:
+            if name in config:
+                config[name] = SECRET_MASK
+    return out
+
+
+def _actions_with_specs(declaration: dict[str, Any], catalog: catalog_service.Catalog) -> Any:
+    model = pipeline_from_wire(declaration)
+    for stage_wire, stage in zip(declaration.get("stages", []), model.stages, strict=True):
+        for action_wire, action in zip(stage_wire.get("actions", []), stage.actions, strict=True):
+            spec = catalog.get(action.type)
+            if spec is not None:
+                yield stage_wire, action_wire, spec
+
+
+def _keep_masked_secrets(
+    new: dict[str, Any], old: dict[str, Any], catalog: catalog_service.Catalog
+) -> None:
+    """An edit that sends ``****`` back keeps the stored secret instead of storing the mask."""
+    previous = {
+        (s["name"], a["name"]): a.get("configuration") or {}
+        for s in old.get("stages", [])
+        for a in s.get("actions", [])
+    }
+    for stage, action, spec in _actions_with_specs(new, catalog):
+        config = action.get("configuration") or {}
+        before = previous.get((stage["name"], action["name"]), {})
+        for name in spec.secret_names:
+            if config.get(name) == SECRET_MASK and name in before:
+                config[name] = before[name]
+
+
+def _validate(conn: Connection, declaration: dict[str, Any]) -> None:
+    catalog = catalog_service.load(conn)
+    try:
+        validate(pipeline_from_wire(declaration), catalog)
+    except DeclarationError as exc:
+        raise error(exc.code, exc.render()) from exc
+
+
+def check_declaration(ctx: ServiceContext, declaration: dict[str, Any]) -> None:
+    """Validate without storing (used by `stageline lint` against a server)."""
+    with ctx.db.read() as conn:
+        _validate(conn, declaration)
+
+
+class PipelineService:
+    """CreatePipeline, GetPipeline, UpdatePipeline, DeletePipeline and ListPipelines."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.created_hooks: list[CreatedHook] = []
+
+    def create(self, declaration: dict[str, Any], tags: list[dict[str, str]]) -> PipelineView:
+        ctx = self.ctx
+        name = declaration["name"]
+        check_new_tags(tags, existing=[])
+        stored = normalise(declaration, version=1)
+        now = ctx.clock.now_ms()
+        with ctx.db.write() as conn:
+            if store.get(conn, name) is not None:
+                raise error(
+                    "PipelineNameInUseException",
+                    f"A pipeline with the name '{name}' already exists in account "
+                    f"'{ctx.account_id}'; choose another name or use UpdatePipeline",
+                )
+            if store.count(conn) >= MAX_PIPELINES:
+                raise error(
+                    "LimitExceededException",
+                    f"this deployment already has {MAX_PIPELINES} pipelines, the limit; "
+                    "delete one first",
+                )
+            _validate(conn, stored)
+            row = store.PipelineRow(
+                name=name,
+                arn=ctx.arns.pipeline(name),
+                version=1,
+                pipeline_type=stored["pipelineType"],
+                execution_mode=stored["executionMode"],
+                created_ms=now,
+                updated_ms=now,
+            )
+            store.insert_pipeline(conn, row, stored)
+            tag_store.put_tags(conn, row.arn, [(t["key"], t.get("value", "")) for t in tags])
+            for hook in self.created_hooks:
+                hook(conn, row, stored)
+            return self._view(conn, row, stored)
+
+    def get(self, name: str, version: int | None = None) -> PipelineView:
+        with self.ctx.db.read() as conn:
+            found = store.get_version(conn, name, version)
+            if found is None:
+                if version is not None and store.get(conn, name) is not None:
+                    raise error(
+                        "PipelineVersionNotFoundException",
+                        f"Pipeline '{name}' has no version {version}; versions run from 1 to "
+                        f"{store.get(conn, name).version}",  # type: ignore[union-attr]
+                    )
+                raise not_found(self.ctx, name)
+            return self._view(conn, found.pipeline, found.declaration)
+
+    def update(self, declaration: dict[str, Any]) -> PipelineView:
+        ctx = self.ctx
+        name = declaration["name"]
+        with ctx.db.write() as conn:
+            current = store.get_version(conn, name)
+            if current is None:
+                raise not_found(ctx, name)
+            sent = declaration.get("version")
+            if sent is not None and sent != current.version:
+                raise error(
+                    "ConflictException",
+                    f"pipeline '{name}' is at version {current.version} but the update was "
+                    f"based on version {sent}; someone else changed it. Read it again with "
+                    "GetPipeline, reapply your change and send the new version",
+                    status=409,
+                )
+            stored = normalise(declaration, version=current.version + 1)
+            catalog = catalog_service.load(conn)
+            _keep_masked_secrets(stored, current.declaration, catalog)
+            _validate(conn, stored)
+            try:
+                row = store.add_version(conn, current.pipeline, stored, ctx.clock.now_ms())
+            except store.ConcurrentUpdate as exc:
+                raise error(
+                    "ConcurrentModificationException",
+                    f"pipeline '{name}' was changed by another request at the same time; retry",
+                    status=400,
+                ) from exc
+            return self._view(conn, row, stored)
+
+    def delete(self, name: str) -> None:
+        """Deleting a pipeline that does not exist succeeds, as it does on AWS."""
+        with self.ctx.db.write() as conn:
+            if store.delete_pipeline(conn, name):
+                tag_store.remove_all(conn, self.ctx.arns.pipeline(name))
+
+    def list(
+        self, *, next_token: str | None, max_results: int | None
+    ) -> tuple[list[store.PipelineRow], str | None]:
+        after = paging.decode("pipelines", next_token)
+        limit = max_results or DEFAULT_PAGE_SIZE
+        with self.ctx.db.read() as conn:
+            rows = store.list_page(conn, after=after, limit=limit)
+        token = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            token = paging.encode("pipelines", rows[-1].name)
+        return rows, token
+
+    def _view(
+        self, conn: Connection, row: store.PipelineRow, declaration: dict[str, Any]
+    ) -> PipelineView:
+        return PipelineView(
+            declaration=mask_secrets(declaration, conn),
+            arn=row.arn,
+            created_ms=row.created_ms,
+            updated_ms=row.updated_ms,
+        )

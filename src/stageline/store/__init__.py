@@ -1,0 +1,1 @@
+"""Storage: SQL tables, migrations and the data-access functions over them."""
