@@ -34,9 +34,11 @@ def build_endpoint(
     def create_pipeline(p: dict[str, Any]) -> dict[str, Any]:
         tag_list = p.get("tags") or []
         view = pipelines.create(p["pipeline"], tag_list)
-        return {"pipeline": view.declaration, "tags": tag_list} if tag_list else {
-            "pipeline": view.declaration
-        }
+        return (
+            {"pipeline": view.declaration, "tags": tag_list}
+            if tag_list
+            else {"pipeline": view.declaration}
+        )
 
     def get_pipeline(p: dict[str, Any]) -> dict[str, Any]:
         view = pipelines.get(p["name"], p.get("version"))

@@ -72,7 +72,9 @@ class Dispatcher:
         except Exception:
             log.exception("request %s failed", request_id)
             return _error_response(
-                InternalError(f"internal error; the server log has the details (request {request_id})"),
+                InternalError(
+                    f"internal error; the server log has the details (request {request_id})"
+                ),
                 request_id,
             )
 

@@ -47,6 +47,16 @@ class DefinitionError(ValueError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class _NoValue:
+    """The value of ``Ref: AWS::NoValue``: removes the key or list item that holds it."""
+
+    def __repr__(self) -> str:
+        return "AWS::NoValue"
+
+
+NO_VALUE: Any = _NoValue()
+
+
 def child(path: str, key: object) -> str:
     """The path of member ``key`` inside ``path``."""
     return f"{path}.{key}" if path else str(key)
@@ -55,6 +65,18 @@ def child(path: str, key: object) -> str:
 def item(path: str, index: int) -> str:
     """The path of list element ``index`` inside ``path``."""
     return f"{path}[{index}]"
+
+
+def hint_for(path: str) -> str | None:
+    """The property a value at ``path`` lands in, when the value is the whole property.
+
+    Stand-ins are shaped by it (a role ARN for ``RoleArn``); a value inside a
+    list or spliced into a string by ``Fn::Join`` / ``Fn::Sub`` gets no hint.
+    """
+    last = path.rsplit(".", 1)[-1]
+    if last.endswith("]") or last.startswith("Fn::") or last == "Ref":
+        return None
+    return last
 
 
 def suggest(name: str, candidates: Iterable[str]) -> str:

@@ -34,8 +34,10 @@ def scalar_text(value: object) -> str | None:
 
 
 def _is_list_type(param_type: str) -> bool:
-    return param_type == "CommaDelimitedList" or "List<" in param_type or param_type.endswith(
-        "<CommaDelimitedList>"
+    return (
+        param_type == "CommaDelimitedList"
+        or "List<" in param_type
+        or param_type.endswith("<CommaDelimitedList>")
     )
 
 
@@ -138,9 +140,13 @@ class Parameters:
     def _check_bounds(path: str, spec: dict[str, Any], entry: str, origin: str) -> None:
         min_length, max_length = _number(spec.get("MinLength")), _number(spec.get("MaxLength"))
         if min_length is not None and len(entry) < min_length:
-            raise DefinitionError(path, f"{origin} {entry!r} is shorter than MinLength {min_length:g}")
+            raise DefinitionError(
+                path, f"{origin} {entry!r} is shorter than MinLength {min_length:g}"
+            )
         if max_length is not None and len(entry) > max_length:
-            raise DefinitionError(path, f"{origin} {entry!r} is longer than MaxLength {max_length:g}")
+            raise DefinitionError(
+                path, f"{origin} {entry!r} is longer than MaxLength {max_length:g}"
+            )
         if "Number" not in spec["Type"]:
             return
         number = _number(entry)

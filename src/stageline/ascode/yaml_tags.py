@@ -164,7 +164,7 @@ def _check_expanded_size(root: Node) -> None:
 def load_yaml(text: str) -> Any:
     """Parse one YAML document; syntax errors become :class:`DefinitionError` with line/column."""
     try:
-        return yaml.load(text, Loader=CfnYamlLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=CfnYamlLoader)
     except yaml.MarkedYAMLError as exc:
         raise DefinitionError("", _yaml_message(exc)) from None
     except yaml.YAMLError as exc:

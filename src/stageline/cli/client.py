@@ -35,7 +35,9 @@ def client(endpoint_url: str, service: str = "codepipeline") -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint_url,
-        region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        region_name=os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or "us-east-1",
         aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "stageline",
         aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "stageline",
         config=Config(retries={"max_attempts": 2, "mode": "standard"}),

@@ -12,7 +12,9 @@ from stageline.definitions.validation import check
 from stageline.services.catalog import Catalog
 
 
-def problems_of(declaration: dict[str, Any], custom_types: Iterable[ActionTypeSpec] = ()) -> list[str]:
+def problems_of(
+    declaration: dict[str, Any], custom_types: Iterable[ActionTypeSpec] = ()
+) -> list[str]:
     """Everything CreatePipeline would refuse in ``declaration``, as readable lines."""
     shape = shapes.service_model("codepipeline").shape_for("PipelineDeclaration")
     violations = shapes.violations_of(shape, declaration, "pipeline")

@@ -30,7 +30,9 @@ def _load(path: Path, parameters: tuple[str, ...], stack_name: str | None) -> li
     from stageline.ascode import DefinitionError, load_pipeline_file
 
     try:
-        return load_pipeline_file(path, parameters=_parse_parameters(parameters), stack_name=stack_name)
+        return load_pipeline_file(
+            path, parameters=_parse_parameters(parameters), stack_name=stack_name
+        )
     except DefinitionError as exc:
         raise click.ClickException(f"{path}: {exc}") from exc
 
@@ -49,14 +51,25 @@ stack_option = click.option(
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @parameter_option
 @stack_option
-@click.option("--endpoint-url", envvar="STAGELINE_ENDPOINT_URL", default=None,
-              help="Also accept the custom action types registered at this server.")
+@click.option(
+    "--endpoint-url",
+    envvar="STAGELINE_ENDPOINT_URL",
+    default=None,
+    help="Also accept the custom action types registered at this server.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print problems only.")
-def lint(files: tuple[Path, ...], parameters: tuple[str, ...], stack_name: str | None,
-         endpoint_url: str | None, quiet: bool) -> None:
+def lint(
+    files: tuple[Path, ...],
+    parameters: tuple[str, ...],
+    stack_name: str | None,
+    endpoint_url: str | None,
+    quiet: bool,
+) -> None:
     """Check pipeline definitions without creating anything.
 
     FILES may be create-pipeline JSON or YAML (as `aws codepipeline get-pipeline`
@@ -71,7 +84,9 @@ def lint(files: tuple[Path, ...], parameters: tuple[str, ...], stack_name: str |
     failed = False
     for path in files:
         try:
-            loaded = load_pipeline_file(path, parameters=_parse_parameters(parameters), stack_name=stack_name)
+            loaded = load_pipeline_file(
+                path, parameters=_parse_parameters(parameters), stack_name=stack_name
+            )
         except DefinitionError as exc:
             failed = True
             err_console.print(f"[red]✗[/] {path}: {exc}", markup=True, highlight=False)
@@ -102,11 +117,15 @@ def _custom_types(endpoint_url: str) -> list[Any]:
 
 
 @click.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @parameter_option
 @stack_option
 @endpoint_option
-def apply(files: tuple[Path, ...], parameters: tuple[str, ...], stack_name: str | None, endpoint_url: str) -> None:
+def apply(
+    files: tuple[Path, ...], parameters: tuple[str, ...], stack_name: str | None, endpoint_url: str
+) -> None:
     """Create or update the pipelines defined in FILES at the server.
 
     A pipeline that exists is updated (its version goes up by one); a new one is
@@ -134,13 +153,17 @@ def apply(files: tuple[Path, ...], parameters: tuple[str, ...], stack_name: str 
                     if item.tags:
                         params["tags"] = item.tags
                     result = cp.create_pipeline(**params)
-                    console.print(f"[green]created[/] {name} (version {result['pipeline']['version']})",
-                                  highlight=False)
+                    console.print(
+                        f"[green]created[/] {name} (version {result['pipeline']['version']})",
+                        highlight=False,
+                    )
                 else:
                     decl["version"] = current["pipeline"]["version"]
                     result = cp.update_pipeline(pipeline=decl)
-                    console.print(f"[green]updated[/] {name} (version {result['pipeline']['version']})",
-                                  highlight=False)
+                    console.print(
+                        f"[green]updated[/] {name} (version {result['pipeline']['version']})",
+                        highlight=False,
+                    )
             except ClientError as exc:
                 raise click.ClickException(f"{path} [{item.origin}]: {_client_error(exc)}") from exc
 
@@ -152,9 +175,17 @@ def _client_error(exc: Any) -> str:
 
 @click.command()
 @click.argument("name")
-@click.option("--version", "pipeline_version", type=int, default=None, help="Read an older version.")
+@click.option(
+    "--version", "pipeline_version", type=int, default=None, help="Read an older version."
+)
 @endpoint_option
-@click.option("--output", "-o", type=click.Choice(["json", "yaml", "table"]), default="json", show_default=True)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(["json", "yaml", "table"]),
+    default="json",
+    show_default=True,
+)
 def get(name: str, pipeline_version: int | None, endpoint_url: str, output: str) -> None:
     """Print a pipeline's declaration, as get-pipeline does."""
     params: dict[str, Any] = {"name": name}
@@ -170,15 +201,19 @@ def get(name: str, pipeline_version: int | None, endpoint_url: str, output: str)
         click.echo(yaml.safe_dump(json.loads(json.dumps(result, default=str)), sort_keys=False))
     else:
         pipeline = result["pipeline"]
-        table = Table(title=f"{pipeline['name']} (version {pipeline['version']}, "
-                            f"{pipeline.get('pipelineType', 'V1')}, {pipeline.get('executionMode', 'SUPERSEDED')})")
+        table = Table(
+            title=f"{pipeline['name']} (version {pipeline['version']}, "
+            f"{pipeline.get('pipelineType', 'V1')}, {pipeline.get('executionMode', 'SUPERSEDED')})"
+        )
         for column in ("stage", "runOrder", "action", "provider", "inputs", "outputs"):
             table.add_column(column)
         for stage in pipeline["stages"]:
             for action in sorted(stage["actions"], key=lambda a: a.get("runOrder", 1)):
                 t = action["actionTypeId"]
                 table.add_row(
-                    stage["name"], str(action.get("runOrder", 1)), action["name"],
+                    stage["name"],
+                    str(action.get("runOrder", 1)),
+                    action["name"],
                     f"{t['category']}/{t['owner']}/{t['provider']}",
                     ", ".join(a["name"] for a in action.get("inputArtifacts", [])),
                     ", ".join(a["name"] for a in action.get("outputArtifacts", [])),
@@ -194,7 +229,7 @@ def list_pipelines(endpoint_url: str, output: str) -> None:
     pipelines: list[dict[str, Any]] = []
     token = None
     while True:
-        params = {"nextToken": token} if token else {}
+        params: dict[str, Any] = {"nextToken": token} if token else {}
         page = call(endpoint_url, "list_pipelines", **params)
         pipelines.extend(page.get("pipelines", []))
         token = page.get("nextToken")
@@ -207,8 +242,13 @@ def list_pipelines(endpoint_url: str, output: str) -> None:
     for column in ("name", "version", "type", "mode", "updated"):
         table.add_column(column)
     for p in pipelines:
-        table.add_row(p["name"], str(p["version"]), p.get("pipelineType", ""), p.get("executionMode", ""),
-                      str(p.get("updated", ""))[:19])
+        table.add_row(
+            p["name"],
+            str(p["version"]),
+            p.get("pipelineType", ""),
+            p.get("executionMode", ""),
+            str(p.get("updated", ""))[:19],
+        )
     console.print(table)
 
 

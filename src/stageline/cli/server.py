@@ -18,22 +18,63 @@ from stageline.config import (
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, envvar="STAGELINE_HOST",
-              help="Address to listen on. Only loopback addresses are allowed until authentication is configured.")
-@click.option("--port", default=DEFAULT_PORT, show_default=True, type=int, envvar="STAGELINE_PORT",
-              help="TCP port; 0 picks a free one (printed at start).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              envvar="STAGELINE_DATA_DIR", help="Where the SQLite database and artifacts live [default: .stageline].")
-@click.option("--database-url", default=None, envvar="STAGELINE_DATABASE_URL",
-              help="sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB [default: SQLite in the data dir].")
-@click.option("--region", default=DEFAULT_REGION, show_default=True, envvar="STAGELINE_REGION",
-              help="Region written into ARNs and events.")
-@click.option("--account-id", default=DEFAULT_ACCOUNT_ID, show_default=True, envvar="STAGELINE_ACCOUNT_ID",
-              help="12-digit account id written into ARNs and events.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]))
-def server(host: str, port: int, data_dir: Path | None, database_url: str | None, region: str,
-           account_id: str, log_level: str) -> None:
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="STAGELINE_HOST",
+    help="Address to listen on. Only loopback addresses are allowed until authentication is configured.",
+)
+@click.option(
+    "--port",
+    default=DEFAULT_PORT,
+    show_default=True,
+    type=int,
+    envvar="STAGELINE_PORT",
+    help="TCP port; 0 picks a free one (printed at start).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    envvar="STAGELINE_DATA_DIR",
+    help="Where the SQLite database and artifacts live [default: .stageline].",
+)
+@click.option(
+    "--database-url",
+    default=None,
+    envvar="STAGELINE_DATABASE_URL",
+    help="sqlite:///PATH or postgresql://USER:PASSWORD@HOST/DB [default: SQLite in the data dir].",
+)
+@click.option(
+    "--region",
+    default=DEFAULT_REGION,
+    show_default=True,
+    envvar="STAGELINE_REGION",
+    help="Region written into ARNs and events.",
+)
+@click.option(
+    "--account-id",
+    default=DEFAULT_ACCOUNT_ID,
+    show_default=True,
+    envvar="STAGELINE_ACCOUNT_ID",
+    help="12-digit account id written into ARNs and events.",
+)
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def server(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    database_url: str | None,
+    region: str,
+    account_id: str,
+    log_level: str,
+) -> None:
     """Run the stageline service (CodePipeline API at POST /, health at /health)."""
     import socket
 
@@ -53,7 +94,9 @@ def server(host: str, port: int, data_dir: Path | None, database_url: str | None
         settings.check()
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     app = create_app(settings)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

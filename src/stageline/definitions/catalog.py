@@ -74,8 +74,12 @@ class ActionTypeSpec:
     version: str = "1"
     description: str = ""
     properties: tuple[ConfigProperty, ...] = ()
-    input_artifacts: ArtifactBounds = field(default_factory=lambda: ArtifactBounds(minimum=0, maximum=0))
-    output_artifacts: ArtifactBounds = field(default_factory=lambda: ArtifactBounds(minimum=0, maximum=0))
+    input_artifacts: ArtifactBounds = field(
+        default_factory=lambda: ArtifactBounds(minimum=0, maximum=0)
+    )
+    output_artifacts: ArtifactBounds = field(
+        default_factory=lambda: ArtifactBounds(minimum=0, maximum=0)
+    )
     default_timeout_minutes: int = 60
     max_timeout_minutes: int = 1440
     entity_url_template: str | None = None

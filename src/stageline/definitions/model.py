@@ -134,7 +134,9 @@ def pipeline_from_wire(data: Mapping[str, Any]) -> PipelineDecl:
         execution_mode=ExecutionMode(data.get("executionMode") or "SUPERSEDED"),
         variables=tuple(
             VariableDecl(
-                name=v["name"], default_value=v.get("defaultValue"), description=v.get("description")
+                name=v["name"],
+                default_value=v.get("defaultValue"),
+                description=v.get("description"),
             )
             for v in data.get("variables") or ()
         ),

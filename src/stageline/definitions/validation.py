@@ -41,7 +41,7 @@ LIMIT_EXCEEDED = "LimitExceededException"
 class ActionTypeLookup(Protocol):
     def get(self, key: ActionTypeKey) -> ActionTypeSpec | None: ...
 
-    def keys(self) -> Iterable[ActionTypeKey]: ...
+    def all_keys(self) -> Iterable[ActionTypeKey]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -271,13 +271,13 @@ def action_types(p: PipelineDecl, catalog: ActionTypeLookup) -> Iterator[Problem
 
 def _unknown_type(stage: StageDecl, action: ActionDecl, catalog: ActionTypeLookup) -> Problem:
     t = action.type
-    same_provider = [k for k in catalog.keys() if k.provider.lower() == t.provider.lower()]
+    same_provider = [k for k in catalog.all_keys() if k.provider.lower() == t.provider.lower()]
     if same_provider:
         hint = "; this provider exists as " + ", ".join(
             f"category {k.category}, owner {k.owner}, version {k.version}" for k in same_provider
         )
     else:
-        hint = closest(t.provider, {k.provider for k in catalog.keys()})
+        hint = closest(t.provider, {k.provider for k in catalog.all_keys()})
     if t.owner == "Custom":
         hint += (
             "; custom action types must be created first with CreateCustomActionType "
@@ -291,7 +291,9 @@ def _unknown_type(stage: StageDecl, action: ActionDecl, catalog: ActionTypeLooku
     )
 
 
-def _artifact_bounds(stage: StageDecl, action: ActionDecl, spec: ActionTypeSpec) -> Iterator[Problem]:
+def _artifact_bounds(
+    stage: StageDecl, action: ActionDecl, spec: ActionTypeSpec
+) -> Iterator[Problem]:
     for label, count, bounds in (
         ("input", len(action.input_artifacts), spec.input_artifacts),
         ("output", len(action.output_artifacts), spec.output_artifacts),
@@ -350,7 +352,9 @@ _DECLARATION_FIELDS = {
 }
 
 
-def _declaration_fields(stage: StageDecl, action: ActionDecl, spec: ActionTypeSpec) -> Iterator[Problem]:
+def _declaration_fields(
+    stage: StageDecl, action: ActionDecl, spec: ActionTypeSpec
+) -> Iterator[Problem]:
     for field_name, present in _DECLARATION_FIELDS.items():
         if present(action) and field_name not in spec.declaration_fields:
             yield Problem(
@@ -473,7 +477,9 @@ def namespaces_and_variables(p: PipelineDecl, _c: ActionTypeLookup) -> Iterator[
                         match, available, all_namespaces, pipeline_variables, p.pipeline_type
                     )
                     if problem:
-                        yield Problem(code=INVALID_ACTION, where=_where(stage, action), message=problem)
+                        yield Problem(
+                            code=INVALID_ACTION, where=_where(stage, action), message=problem
+                        )
         available.extend(a.namespace for a in group if a.namespace)
 
 
@@ -518,7 +524,7 @@ def _check_reference(
         )
     return (
         f"variable reference {ref} names an unknown namespace '{namespace}'"
-        f"{closest(namespace, list(all_namespaces) + ['codepipeline', 'variables'])}; namespaces "
+        f"{closest(namespace, [*all_namespaces, 'codepipeline', 'variables'])}; namespaces "
         f"available here: {_listing(['codepipeline', 'variables', *available])}"
     )
 

@@ -109,7 +109,9 @@ class ActionTypeService:
     def list(
         self, *, owner: str | None, next_token: str | None, region: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        paging.decode("actiontypes", next_token)  # every answer fits one page; refuse others' tokens
+        paging.decode(
+            "actiontypes", next_token
+        )  # every answer fits one page; refuse others' tokens
         with self.ctx.db.read() as conn:
             catalog = catalog_service.load(conn)
         specs = [s for s in catalog if owner is None or s.owner == owner]

@@ -37,7 +37,7 @@ class Catalog:
     def get(self, key: ActionTypeKey) -> ActionTypeSpec | None:
         return self._types.get(key)
 
-    def keys(self) -> Iterable[ActionTypeKey]:
+    def all_keys(self) -> Iterable[ActionTypeKey]:
         return self._types.keys()
 
     def __iter__(self) -> Iterator[ActionTypeSpec]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
 
 from stageline.definitions.model import pipeline_from_wire
 from stageline.definitions.validation import DeclarationError, validate
@@ -131,13 +132,28 @@ class PipelineService:
         check_new_tags(tags, existing=[])
         stored = normalise(declaration, version=1)
         now = ctx.clock.now_ms()
+        name_in_use = error(
+            "PipelineNameInUseException",
+            f"A pipeline with the name '{name}' already exists in account "
+            f"'{ctx.account_id}'; choose another name or use UpdatePipeline",
+        )
+        try:
+            return self._create(name, stored, tags, now, name_in_use)
+        except IntegrityError as exc:  # a concurrent CreatePipeline of the same name won
+            raise name_in_use from exc
+
+    def _create(
+        self,
+        name: str,
+        stored: dict[str, Any],
+        tags: list[dict[str, str]],
+        now: int,
+        name_in_use: ApiError,
+    ) -> PipelineView:
+        ctx = self.ctx
         with ctx.db.write() as conn:
             if store.get(conn, name) is not None:
-                raise error(
-                    "PipelineNameInUseException",
-                    f"A pipeline with the name '{name}' already exists in account "
-                    f"'{ctx.account_id}'; choose another name or use UpdatePipeline",
-                )
+                raise name_in_use
             if store.count(conn) >= MAX_PIPELINES:
                 raise error(
                     "LimitExceededException",
@@ -177,7 +193,7 @@ class PipelineService:
         ctx = self.ctx
         name = declaration["name"]
         with ctx.db.write() as conn:
-            current = store.get_version(conn, name)
+            current = store.get_version(conn, name, for_update=True)
             if current is None:
                 raise not_found(ctx, name)
             sent = declaration.get("version")

@@ -64,7 +64,11 @@ class TagService:
         elif parsed.kind == "actiontype":
             parts = parsed.name.split("/")
             if len(parts) != 4:
-                raise missing
+                raise error(
+                    "InvalidArnException",
+                    f"'{arn}' is not a valid action type ARN; expected "
+                    f"{self.ctx.arns.prefix}actiontype:Custom/<category>/<provider>/<version>",
+                )
             owner, category, provider, version = parts
             found = action_type_store.get(
                 conn,

@@ -32,7 +32,9 @@ def _where(key: ActionTypeKey) -> Any:
 
 def _stored(r: Any) -> StoredActionType:
     return StoredActionType(
-        key=ActionTypeKey(category=r.category, owner=r.owner, provider=r.provider, version=r.version),
+        key=ActionTypeKey(
+            category=r.category, owner=r.owner, provider=r.provider, version=r.version
+        ),
         declaration=json.loads(r.declaration),
         deleted=bool(r.deleted),
         created_ms=r.created_ms,
@@ -52,7 +54,9 @@ def list_all(conn: Connection, *, include_deleted: bool = False) -> list[StoredA
     return [_stored(r) for r in conn.execute(query)]
 
 
-def insert_type(conn: Connection, key: ActionTypeKey, declaration: dict[str, Any], now_ms: int) -> None:
+def insert_type(
+    conn: Connection, key: ActionTypeKey, declaration: dict[str, Any], now_ms: int
+) -> None:
     conn.execute(
         insert(table).values(
             category=key.category,
@@ -69,7 +73,9 @@ def insert_type(conn: Connection, key: ActionTypeKey, declaration: dict[str, Any
 
 def replace(conn: Connection, key: ActionTypeKey, declaration: dict[str, Any], now_ms: int) -> None:
     conn.execute(
-        update(table).where(_where(key)).values(declaration=json.dumps(declaration), updated_ms=now_ms)
+        update(table)
+        .where(_where(key))
+        .values(declaration=json.dumps(declaration), updated_ms=now_ms)
     )
 
 

@@ -50,9 +50,15 @@ def get(conn: Connection, name: str, *, for_update: bool = False) -> PipelineRow
     return _row(r) if r else None
 
 
-def get_version(conn: Connection, name: str, version: int | None = None) -> StoredVersion | None:
-    """The declaration of ``version`` (the current one when None)."""
-    row = get(conn, name)
+def get_version(
+    conn: Connection, name: str, version: int | None = None, *, for_update: bool = False
+) -> StoredVersion | None:
+    """The declaration of ``version`` (the current one when None).
+
+    ``for_update`` locks the pipeline row on PostgreSQL so that concurrent updates
+    queue; SQLite's write transactions are already serialised (BEGIN IMMEDIATE).
+    """
+    row = get(conn, name, for_update=for_update)
     if row is None:
         return None
     wanted = row.version if version is None else version
