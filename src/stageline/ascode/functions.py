@@ -59,8 +59,9 @@ def _sub(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
         template = r.string(pair[0], item(here, 0), "the string of Fn::Sub")
         mapping, map_path = r.shallow(pair[1], item(here, 1))
         if not isinstance(mapping, dict):
-            raise DefinitionError(map_path, f"Fn::Sub variables must be a mapping, found "
-                                  f"{describe(mapping)}")
+            raise DefinitionError(
+                map_path, f"Fn::Sub variables must be a mapping, found {describe(mapping)}"
+            )
         for key, value in mapping.items():
             variables[str(key)] = r.string(value, child(map_path, key), f"Fn::Sub variable '{key}'")
 
@@ -89,7 +90,9 @@ def _join(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     delimiter = r.string(pair[0], item(here, 0), "the delimiter of Fn::Join")
     values, values_path = r.shallow(pair[1], item(here, 1))
     if not isinstance(values, list):
-        raise DefinitionError(values_path, f"Fn::Join needs a list of values, found {describe(values)}")
+        raise DefinitionError(
+            values_path, f"Fn::Join needs a list of values, found {describe(values)}"
+        )
     parts = []
     for index, value in enumerate(values):
         resolved = r.deep(value, item(values_path, index))
@@ -98,7 +101,8 @@ def _join(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
         text = scalar_text(resolved)
         if text is None:
             raise DefinitionError(
-                item(values_path, index), f"Fn::Join values must be strings, found {describe(resolved)}"
+                item(values_path, index),
+                f"Fn::Join values must be strings, found {describe(resolved)}",
             )
         parts.append(text)
     return _capped(delimiter.join(parts), path), path
@@ -109,8 +113,9 @@ def _select(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     pair = _args(arg, here, "Fn::Select", (2,), "[Index, [Values]]")
     index_text = r.string(pair[0], item(here, 0), "the index of Fn::Select")
     if not index_text.isdigit():
-        raise DefinitionError(item(here, 0), f"Fn::Select index must be a whole number, found "
-                              f"{index_text!r}")
+        raise DefinitionError(
+            item(here, 0), f"Fn::Select index must be a whole number, found {index_text!r}"
+        )
     index = int(index_text)
     values, values_path = r.shallow(pair[1], item(here, 1))
     if not isinstance(values, list):
@@ -134,15 +139,21 @@ def _split(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
 
 def _find_in_map(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     here = child(path, "Fn::FindInMap")
-    args = _args(arg, here, "Fn::FindInMap", (3, 4),
-                 "[MapName, TopLevelKey, SecondLevelKey] and optionally {DefaultValue: Value}")
+    args = _args(
+        arg,
+        here,
+        "Fn::FindInMap",
+        (3, 4),
+        "[MapName, TopLevelKey, SecondLevelKey] and optionally {DefaultValue: Value}",
+    )
     keys = [r.string(a, item(here, i), "a key of Fn::FindInMap") for i, a in enumerate(args[:3])]
     default: tuple[Any, str] | None = None
     if len(args) == 4:
         option, option_path = r.shallow(args[3], item(here, 3))
         if not (isinstance(option, dict) and set(option) == {"DefaultValue"}):
-            raise DefinitionError(option_path, "the fourth element of Fn::FindInMap must be "
-                                  "{DefaultValue: Value}")
+            raise DefinitionError(
+                option_path, "the fourth element of Fn::FindInMap must be {DefaultValue: Value}"
+            )
         default = option["DefaultValue"], child(option_path, "DefaultValue")
     node: Any = r.mappings
     where = "Mappings"
@@ -167,16 +178,22 @@ def _base64(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
 def _get_azs(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     region = r.string(arg, child(path, "Fn::GetAZs"), "the region of Fn::GetAZs") or r.ctx.region
     zones = [f"{region}{letter}" for letter in "abc"]
-    r.note(path, f"Fn::GetAZs lists the Availability Zones of {region} as AWS sees them; "
-           f"used {', '.join(zones)}")
+    r.note(
+        path,
+        f"Fn::GetAZs lists the Availability Zones of {region} as AWS sees them; "
+        f"used {', '.join(zones)}",
+    )
     return zones, path
 
 
 def _import_value(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     name = r.string(arg, child(path, "Fn::ImportValue"), "the export name of Fn::ImportValue")
     value = hinted_value(name, hint_for(path), r.ctx)
-    r.note(path, f"Fn::ImportValue '{name}' is an export of another stack, which cannot be "
-           f"read here; used {value}")
+    r.note(
+        path,
+        f"Fn::ImportValue '{name}' is an export of another stack, which cannot be "
+        f"read here; used {value}",
+    )
     return value, path
 
 
@@ -200,15 +217,18 @@ def _cidr(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     except ValueError as exc:
         raise DefinitionError(here, f"Fn::Cidr: {exc}") from None
     if len(subnets) < count_n:
-        raise DefinitionError(here, f"Fn::Cidr: {block} holds only {len(subnets)} /{prefix} subnets")
+        raise DefinitionError(
+            here, f"Fn::Cidr: {block} holds only {len(subnets)} /{prefix} subnets"
+        )
     return subnets, path
 
 
 def _to_json_string(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     value = r.deep(arg, child(path, "Fn::ToJsonString"))
     if not isinstance(value, dict | list):
-        raise DefinitionError(path, f"Fn::ToJsonString takes a mapping or a list, found "
-                              f"{describe(value)}")
+        raise DefinitionError(
+            path, f"Fn::ToJsonString takes a mapping or a list, found {describe(value)}"
+        )
     return _capped(json.dumps(value, separators=(",", ":")), path), path
 
 

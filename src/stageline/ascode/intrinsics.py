@@ -159,12 +159,14 @@ class Resolver:
             return self._if(arg, here)
         if fn in CONDITION_FUNCTIONS:
             raise DefinitionError(
-                path, f"{fn} is a condition function; CloudFormation allows it only in the "
+                path,
+                f"{fn} is a condition function; CloudFormation allows it only in the "
                 "Conditions section (use Fn::If with a named condition here)",
             )
         if fn == "Fn::Transform":
             raise DefinitionError(
-                path, "Fn::Transform calls a CloudFormation macro, which runs inside "
+                path,
+                "Fn::Transform calls a CloudFormation macro, which runs inside "
                 "CloudFormation; expand it (e.g. with 'aws cloudformation package') first",
             )
         handler = functions.FUNCTIONS.get(fn)
@@ -183,7 +185,8 @@ class Resolver:
             return self.ctx.pseudo(name)
         if name.startswith("AWS::"):
             raise DefinitionError(
-                path, f"{how}: '{name}' is not a pseudo parameter" + suggest(name, PSEUDO_PARAMETERS)
+                path,
+                f"{how}: '{name}' is not a pseudo parameter" + suggest(name, PSEUDO_PARAMETERS),
             )
         if name in self.parameters:
             value, note = self.parameters.value(name, path)
@@ -208,7 +211,8 @@ class Resolver:
             same = [k for k in known if k.lower() == attribute.lower()]
             if same:
                 raise DefinitionError(
-                    path, f"{how}: {rtype} has no attribute '{attribute}' (did you mean '{same[0]}'?)"
+                    path,
+                    f"{how}: {rtype} has no attribute '{attribute}' (did you mean '{same[0]}'?)",
                 )
         physical, iam_path = self._physical_name(resource, rtype)
         stand_in = attribute_value(resource, rtype, attribute, physical, iam_path, self.ctx, hint)
@@ -216,7 +220,8 @@ class Resolver:
 
     def _stand_in(self, path: str, how: str, stand_in: StandIn) -> str:
         self.note(
-            path, f"{how} stands for {stand_in.noun} created by this template; used {stand_in.value}"
+            path,
+            f"{how} stands for {stand_in.noun} created by this template; used {stand_in.value}",
         )
         return stand_in.value
 
@@ -228,7 +233,8 @@ class Resolver:
             attribute = self.string(arg[1], item(path, 1), "the attribute name of Fn::GetAtt")
             return arg[0], attribute
         raise DefinitionError(
-            path, "Fn::GetAtt takes [LogicalId, Attribute] or 'LogicalId.Attribute', "
+            path,
+            "Fn::GetAtt takes [LogicalId, Attribute] or 'LogicalId.Attribute', "
             f"found {describe(arg)}",
         )
 
@@ -242,7 +248,8 @@ class Resolver:
     def _require_resource(self, name: str, path: str, how: str) -> None:
         if name in self._busy:
             raise DefinitionError(
-                path, f"{how} refers back to resource '{name}', whose properties are being "
+                path,
+                f"{how} refers back to resource '{name}', whose properties are being "
                 "resolved (CloudFormation reports a circular dependency)",
             )
         if name in self._implicit:
@@ -259,7 +266,8 @@ class Resolver:
             cond_path = child(child("Resources", name), "Condition")
             if not self.condition(condition, cond_path):
                 raise DefinitionError(
-                    path, f"{how} names resource '{name}', which is not created: its Condition "
+                    path,
+                    f"{how} names resource '{name}', which is not created: its Condition "
                     f"'{condition}' is false (wrap the reference in Fn::If)",
                 )
 
@@ -289,7 +297,8 @@ class Resolver:
     def _if(self, arg: Any, path: str) -> tuple[Any, str]:
         if not (isinstance(arg, list) and len(arg) == 3 and isinstance(arg[0], str)):
             raise DefinitionError(
-                path, f"Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse], found {describe(arg)}"
+                path,
+                f"Fn::If takes [ConditionName, ValueIfTrue, ValueIfFalse], found {describe(arg)}",
             )
         index = 1 if self.condition(arg[0], item(path, 0)) else 2
         return arg[index], item(path, index)
@@ -300,7 +309,8 @@ class Resolver:
             return self._condition_values[name]
         if name not in self._conditions:
             raise DefinitionError(
-                path, f"condition '{name}' is not defined in the Conditions section"
+                path,
+                f"condition '{name}' is not defined in the Conditions section"
                 + suggest(name, self._conditions),
             )
         if name in self._evaluating:
@@ -331,7 +341,8 @@ class Resolver:
             if fn in (*CONDITION_FUNCTIONS, "Condition"):
                 raise DefinitionError(here, f"malformed {fn}: {_CONDITION_SHAPES[fn]}")
         raise DefinitionError(
-            path, "a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or "
+            path,
+            "a condition must be Fn::Equals, Fn::Not, Fn::And, Fn::Or or "
             f"{{Condition: Name}}, found {describe(value)}",
         )
 

@@ -81,7 +81,17 @@ def hint_for(path: str) -> str | None:
 
 def suggest(name: str, candidates: Iterable[str]) -> str:
     """`` (did you mean 'X'?)`` when a candidate is close to ``name``, else ""."""
-    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    options = sorted(set(candidates))
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:
+        # "Bucket   // a comment": a real name followed by text that is not part of it
+        close = sorted(
+            (c for c in options if c and name.startswith(c) and not name[len(c)].isalnum()),
+            key=len,
+            reverse=True,
+        )[:1]
+        if close and "//" in name:
+            return f" (did you mean '{close[0]}'? YAML comments start with '#', not '//')"
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 

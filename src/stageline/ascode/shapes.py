@@ -155,7 +155,7 @@ class ShapeWalker:
         text = scalar_text(value)
         if text is not None and self.cfn:
             return text
-        quote = f" (write it in quotes: \"{text}\")" if text is not None else ""
+        quote = f' (write it in quotes: "{text}")' if text is not None else ""
         raise DefinitionError(path, f"expected a string, found {describe(value)}{quote}")
 
     def _integer(self, value: Any, path: str) -> int:

@@ -101,7 +101,7 @@ def _construct_value(loader: CfnYamlLoader, node: Node) -> Any:
         return loader.construct_sequence(node, deep=True)
     if isinstance(node, MappingNode):
         return loader.construct_mapping(node, deep=True)
-    raise ConstructorError(None, None, f"unexpected node {node.id}", node.start_mark)
+    raise ConstructorError(None, None, f"unexpected node {node.tag}", node.start_mark)
 
 
 def _long_form(key: str) -> Any:
