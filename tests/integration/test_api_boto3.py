@@ -18,9 +18,19 @@ from tests.support.server import ServerProcess
 from tests.support.wire import ResponseRecorder
 
 DEFINITION_OPERATIONS = {
-    "CreatePipeline", "GetPipeline", "UpdatePipeline", "DeletePipeline", "ListPipelines",
-    "TagResource", "UntagResource", "ListTagsForResource", "ListActionTypes", "GetActionType",
-    "CreateCustomActionType", "DeleteCustomActionType", "UpdateActionType",
+    "CreatePipeline",
+    "GetPipeline",
+    "UpdatePipeline",
+    "DeletePipeline",
+    "ListPipelines",
+    "TagResource",
+    "UntagResource",
+    "ListTagsForResource",
+    "ListActionTypes",
+    "GetActionType",
+    "CreateCustomActionType",
+    "DeleteCustomActionType",
+    "UpdateActionType",
 }
 SEEN: set[str] = set()
 
@@ -40,7 +50,9 @@ def code_of(info: pytest.ExceptionInfo[ClientError]) -> str:
 
 def test_create_get_and_metadata(client: Any, unique: str) -> None:
     name = f"create-{unique}"
-    created = client.create_pipeline(pipeline=pipeline(name), tags=[{"key": "team", "value": "core"}])
+    created = client.create_pipeline(
+        pipeline=pipeline(name), tags=[{"key": "team", "value": "core"}]
+    )
     assert created["pipeline"]["version"] == 1
     assert created["tags"] == [{"key": "team", "value": "core"}]
     got = client.get_pipeline(name=name)
@@ -72,7 +84,9 @@ def test_unknown_pipeline(client: Any) -> None:
 
 def test_invalid_structure_changes_nothing(client: Any, unique: str) -> None:
     name = f"invalid-{unique}"
-    bad = pipeline(name, ("Source", [codecommit()]), ("Build", [codebuild(inputs=("SourceOutput",))]))
+    bad = pipeline(
+        name, ("Source", [codecommit()]), ("Build", [codebuild(inputs=("SourceOutput",))])
+    )
     with pytest.raises(ClientError) as info:
         client.create_pipeline(pipeline=bad)
     assert code_of(info) == "InvalidStructureException"
@@ -86,7 +100,9 @@ def test_invalid_action_declaration(client: Any, unique: str) -> None:
     build = codebuild()
     del build["configuration"]["ProjectName"]
     with pytest.raises(ClientError) as info:
-        client.create_pipeline(pipeline=pipeline(f"act-{unique}", ("Source", [codecommit()]), ("Build", [build])))
+        client.create_pipeline(
+            pipeline=pipeline(f"act-{unique}", ("Source", [codecommit()]), ("Build", [build]))
+        )
     assert code_of(info) == "InvalidActionDeclarationException"
     assert "'ProjectName'" in info.value.response["Error"]["Message"]
 
@@ -139,7 +155,11 @@ def test_list_pipelines_pages_with_next_token(client: Any, unique: str) -> None:
         kwargs["nextToken"] = page["nextToken"]
     assert names <= set(seen)
     assert len(seen) == len(set(seen))
-    paginated = [p["name"] for pg in client.get_paginator("list_pipelines").paginate() for p in pg["pipelines"]]
+    paginated = [
+        p["name"]
+        for pg in client.get_paginator("list_pipelines").paginate()
+        for p in pg["pipelines"]
+    ]
     assert paginated == seen
 
 
@@ -153,9 +173,12 @@ def test_tags_on_a_pipeline(client: Any, unique: str) -> None:
     name = f"tags-{unique}"
     arn = client.create_pipeline(pipeline=pipeline(name), tags=[{"key": "a", "value": "1"}])
     arn = client.get_pipeline(name=name)["metadata"]["pipelineArn"]
-    client.tag_resource(resourceArn=arn, tags=[{"key": "b", "value": "2"}, {"key": "a", "value": "3"}])
+    client.tag_resource(
+        resourceArn=arn, tags=[{"key": "b", "value": "2"}, {"key": "a", "value": "3"}]
+    )
     assert client.list_tags_for_resource(resourceArn=arn)["tags"] == [
-        {"key": "a", "value": "3"}, {"key": "b", "value": "2"},
+        {"key": "a", "value": "3"},
+        {"key": "b", "value": "2"},
     ]
     client.untag_resource(resourceArn=arn, tagKeys=["a"])
     assert client.list_tags_for_resource(resourceArn=arn)["tags"] == [{"key": "b", "value": "2"}]
@@ -172,7 +195,8 @@ def test_too_many_tags(client: Any, unique: str) -> None:
     assert len(client.list_tags_for_resource(resourceArn=arn)["tags"]) == 50
     with pytest.raises(ClientError) as info:
         client.create_pipeline(
-            pipeline=pipeline(f"many2-{unique}"), tags=[{"key": f"k{i}", "value": "v"} for i in range(51)]
+            pipeline=pipeline(f"many2-{unique}"),
+            tags=[{"key": f"k{i}", "value": "v"} for i in range(51)],
         )
     assert code_of(info) in ("TooManyTagsException", "ValidationException")
 
@@ -188,7 +212,9 @@ def test_tag_errors(client: Any, unique: str) -> None:
         )
     assert code_of(info) == "InvalidArnException"
     with pytest.raises(ClientError) as info:
-        client.list_tags_for_resource(resourceArn="arn:aws:codepipeline:us-east-1:123456789012:missing")
+        client.list_tags_for_resource(
+            resourceArn="arn:aws:codepipeline:us-east-1:123456789012:missing"
+        )
     assert code_of(info) == "ResourceNotFoundException"
     name = f"tagerr-{unique}"
     client.create_pipeline(pipeline=pipeline(name))
@@ -202,10 +228,17 @@ def test_action_types_catalog(client: Any) -> None:
     types = client.list_action_types()["actionTypes"]
     keys = {(t["id"]["category"], t["id"]["owner"], t["id"]["provider"]) for t in types}
     for expected in [
-        ("Source", "AWS", "CodeCommit"), ("Source", "AWS", "S3"), ("Source", "AWS", "ECR"),
-        ("Source", "AWS", "CodeStarSourceConnection"), ("Source", "ThirdParty", "GitHub"),
-        ("Build", "AWS", "CodeBuild"), ("Test", "AWS", "CodeBuild"), ("Deploy", "AWS", "CloudFormation"),
-        ("Deploy", "AWS", "S3"), ("Invoke", "AWS", "Lambda"), ("Approval", "AWS", "Manual"),
+        ("Source", "AWS", "CodeCommit"),
+        ("Source", "AWS", "S3"),
+        ("Source", "AWS", "ECR"),
+        ("Source", "AWS", "CodeStarSourceConnection"),
+        ("Source", "ThirdParty", "GitHub"),
+        ("Build", "AWS", "CodeBuild"),
+        ("Test", "AWS", "CodeBuild"),
+        ("Deploy", "AWS", "CloudFormation"),
+        ("Deploy", "AWS", "S3"),
+        ("Invoke", "AWS", "Lambda"),
+        ("Approval", "AWS", "Manual"),
         ("Compute", "AWS", "Commands"),
     ]:
         assert expected in keys
@@ -214,7 +247,9 @@ def test_action_types_catalog(client: Any) -> None:
     github = next(t for t in third if t["id"]["provider"] == "GitHub")
     token = next(p for p in github["actionConfigurationProperties"] if p["name"] == "OAuthToken")
     assert token["secret"] is True
-    got = client.get_action_type(category="Build", owner="AWS", provider="CodeBuild", version="1")["actionType"]
+    got = client.get_action_type(category="Build", owner="AWS", provider="CodeBuild", version="1")[
+        "actionType"
+    ]
     assert got["inputArtifactDetails"] == {"minimumCount": 1, "maximumCount": 5}
     assert any(p["name"] == "ProjectName" and not p["optional"] for p in got["properties"])
     with pytest.raises(ClientError) as info:
@@ -230,23 +265,44 @@ def test_custom_action_type_lifecycle(client: Any, unique: str) -> None:
         version="1",
         settings={"entityUrlTemplate": "https://ci.example/{Config:Job}"},
         configurationProperties=[
-            {"name": "Job", "required": True, "key": True, "secret": False, "queryable": True, "type": "String"},
+            {
+                "name": "Job",
+                "required": True,
+                "key": True,
+                "secret": False,
+                "queryable": True,
+                "type": "String",
+            },
             {"name": "Token", "required": False, "key": False, "secret": True},
         ],
         inputArtifactDetails={"minimumCount": 1, "maximumCount": 1},
         outputArtifactDetails={"minimumCount": 0, "maximumCount": 1},
         tags=[{"key": "owner", "value": "qa"}],
     )
-    assert created["actionType"]["id"] == {"category": "Test", "owner": "Custom", "provider": provider, "version": "1"}
+    assert created["actionType"]["id"] == {
+        "category": "Test",
+        "owner": "Custom",
+        "provider": provider,
+        "version": "1",
+    }
     custom = client.list_action_types(actionOwnerFilter="Custom")["actionTypes"]
     assert any(t["id"]["provider"] == provider for t in custom)
     # A pipeline may now use it; its secret reads back masked.
     act = {
-        "name": "Run", "actionTypeId": {"category": "Test", "owner": "Custom", "provider": provider, "version": "1"},
-        "configuration": {"Job": "smoke", "Token": "s3cret"}, "inputArtifacts": [{"name": "SourceOut"}],
+        "name": "Run",
+        "actionTypeId": {
+            "category": "Test",
+            "owner": "Custom",
+            "provider": provider,
+            "version": "1",
+        },
+        "configuration": {"Job": "smoke", "Token": "s3cret"},
+        "inputArtifacts": [{"name": "SourceOut"}],
     }
     name = f"custom-{unique}"
-    made = client.create_pipeline(pipeline=pipeline(name, ("Source", [codecommit()]), ("Test", [act])))
+    made = client.create_pipeline(
+        pipeline=pipeline(name, ("Source", [codecommit()]), ("Test", [act]))
+    )
     assert made["pipeline"]["stages"][1]["actions"][0]["configuration"]["Token"] == "****"
     got = client.get_pipeline(name=name)["pipeline"]
     assert got["stages"][1]["actions"][0]["configuration"] == {"Job": "smoke", "Token": "****"}
@@ -257,7 +313,9 @@ def test_custom_action_type_lifecycle(client: Any, unique: str) -> None:
     assert not any(t["id"]["provider"] == provider for t in custom)
     with pytest.raises(ClientError) as info:
         client.create_custom_action_type(
-            category="Test", provider=provider, version="1",
+            category="Test",
+            provider=provider,
+            version="1",
             inputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
             outputArtifactDetails={"minimumCount": 0, "maximumCount": 0},
         )
@@ -284,7 +342,10 @@ def test_validation_errors_name_the_field(client: Any, server: ServerProcess) ->
     # boto3 validates before sending, so speak the protocol directly as another SDK would.
     r = httpx.post(
         server.url,
-        headers={"X-Amz-Target": "CodePipeline_20150709.GetPipeline", "Content-Type": "application/x-amz-json-1.1"},
+        headers={
+            "X-Amz-Target": "CodePipeline_20150709.GetPipeline",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
         content=b'{"name": "bad name!"}',
     )
     assert r.status_code == 400
@@ -294,13 +355,22 @@ def test_validation_errors_name_the_field(client: Any, server: ServerProcess) ->
 
 def test_protocol_errors(server: ServerProcess) -> None:
     headers = {"Content-Type": "application/x-amz-json-1.1"}
-    r = httpx.post(server.url, headers={**headers, "X-Amz-Target": "CodePipeline_20150709.Nope"}, content=b"{}")
+    r = httpx.post(
+        server.url, headers={**headers, "X-Amz-Target": "CodePipeline_20150709.Nope"}, content=b"{}"
+    )
     assert r.status_code == 400 and r.json()["__type"] == "UnknownOperationException"
-    r = httpx.post(server.url, headers={**headers, "X-Amz-Target": "CodePipeline_20150709.ListPipelines"},
-                   content=b"{not json")
+    r = httpx.post(
+        server.url,
+        headers={**headers, "X-Amz-Target": "CodePipeline_20150709.ListPipelines"},
+        content=b"{not json",
+    )
     assert r.json()["__type"] == "SerializationException"
     big = b'{"name": "' + b"x" * (7 * 1024 * 1024) + b'"}'
-    r = httpx.post(server.url, headers={**headers, "X-Amz-Target": "CodePipeline_20150709.GetPipeline"}, content=big)
+    r = httpx.post(
+        server.url,
+        headers={**headers, "X-Amz-Target": "CodePipeline_20150709.GetPipeline"},
+        content=big,
+    )
     assert r.status_code == 413
     assert r.json()["__type"] == "RequestEntityTooLargeException"
     assert "limit" in r.json()["message"]

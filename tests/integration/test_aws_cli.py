@@ -35,7 +35,10 @@ class AwsCli:
         assert AWS, "the aws CLI is installed with the test extras"
         return subprocess.run(
             [AWS, "codepipeline", *args, "--endpoint-url", self.url, "--output", "json"],
-            capture_output=True, text=True, env=self.env, timeout=60,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
         )
 
     def ok(self, *args: str) -> Any:
@@ -66,8 +69,15 @@ def test_create_get_update_list_delete(aws: AwsCli, tmp_path: Path, unique: str)
     edited = got["pipeline"]
     edited["stages"][1]["name"] = "Compile"
     spec.write_text(json.dumps({"pipeline": edited}))
-    assert aws.ok("update-pipeline", "--cli-input-json", f"file://{spec}")["pipeline"]["version"] == 2
-    assert aws.ok("get-pipeline", "--name", name, "--pipeline-version", "1")["pipeline"]["stages"][1]["name"] == "Build"
+    assert (
+        aws.ok("update-pipeline", "--cli-input-json", f"file://{spec}")["pipeline"]["version"] == 2
+    )
+    assert (
+        aws.ok("get-pipeline", "--name", name, "--pipeline-version", "1")["pipeline"]["stages"][1][
+            "name"
+        ]
+        == "Build"
+    )
     names = [p["name"] for p in aws.ok("list-pipelines")["pipelines"]]
     assert name in names
     aws.ok("delete-pipeline", "--name", name)
@@ -80,8 +90,12 @@ def test_errors_reach_the_user(aws: AwsCli, tmp_path: Path, unique: str) -> None
     spec = tmp_path / "p.json"
     spec.write_text(json.dumps({"pipeline": pipeline(name)}))
     aws.ok("create-pipeline", "--cli-input-json", f"file://{spec}")
-    assert "PipelineNameInUseException" in aws.fails("create-pipeline", "--cli-input-json", f"file://{spec}")
-    bad = pipeline(f"bad-{unique}", ("Source", [codecommit()]), ("Build", [codebuild(inputs=("Nope",))]))
+    assert "PipelineNameInUseException" in aws.fails(
+        "create-pipeline", "--cli-input-json", f"file://{spec}"
+    )
+    bad = pipeline(
+        f"bad-{unique}", ("Source", [codecommit()]), ("Build", [codebuild(inputs=("Nope",))])
+    )
     spec.write_text(json.dumps({"pipeline": bad}))
     err = aws.fails("create-pipeline", "--cli-input-json", f"file://{spec}")
     assert "InvalidStructureException" in err and "input artifact 'Nope'" in err
@@ -102,32 +116,74 @@ def test_tags(aws: AwsCli, tmp_path: Path, unique: str) -> None:
     tags = aws.ok("list-tags-for-resource", "--resource-arn", arn)["tags"]
     assert tags == [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]
     aws.ok("untag-resource", "--resource-arn", arn, "--tag-keys", "a")
-    assert aws.ok("list-tags-for-resource", "--resource-arn", arn)["tags"] == [{"key": "b", "value": "2"}]
+    assert aws.ok("list-tags-for-resource", "--resource-arn", arn)["tags"] == [
+        {"key": "b", "value": "2"}
+    ]
     many = [f"key=k{i},value=v" for i in range(50)]
-    assert "TooManyTagsException" in aws.fails("tag-resource", "--resource-arn", arn, "--tags", *many)
+    assert "TooManyTagsException" in aws.fails(
+        "tag-resource", "--resource-arn", arn, "--tags", *many
+    )
 
 
 def test_action_types(aws: AwsCli, unique: str) -> None:
     listed = aws.ok("list-action-types", "--action-owner-filter", "AWS")["actionTypes"]
     assert any(t["id"]["provider"] == "CodeCommit" for t in listed)
-    got = aws.ok("get-action-type", "--category", "Approval", "--owner", "AWS", "--provider", "Manual", "--action-version", "1")
+    got = aws.ok(
+        "get-action-type",
+        "--category",
+        "Approval",
+        "--owner",
+        "AWS",
+        "--provider",
+        "Manual",
+        "--action-version",
+        "1",
+    )
     assert got["actionType"]["inputArtifactDetails"] == {"minimumCount": 0, "maximumCount": 0}
     provider = f"Cli{unique}"
     created = aws.ok(
-        "create-custom-action-type", "--category", "Build", "--provider", provider, "--action-version", "1",
-        "--input-artifact-details", "minimumCount=0,maximumCount=1",
-        "--output-artifact-details", "minimumCount=0,maximumCount=1",
-        "--configuration-properties", "name=Job,required=true,key=true,secret=false",
+        "create-custom-action-type",
+        "--category",
+        "Build",
+        "--provider",
+        provider,
+        "--action-version",
+        "1",
+        "--input-artifact-details",
+        "minimumCount=0,maximumCount=1",
+        "--output-artifact-details",
+        "minimumCount=0,maximumCount=1",
+        "--configuration-properties",
+        "name=Job,required=true,key=true,secret=false",
     )
     assert created["actionType"]["id"]["owner"] == "Custom"
-    aws.ok("delete-custom-action-type", "--category", "Build", "--provider", provider, "--action-version", "1")
+    aws.ok(
+        "delete-custom-action-type",
+        "--category",
+        "Build",
+        "--provider",
+        provider,
+        "--action-version",
+        "1",
+    )
     missing = aws.fails(
-        "update-action-type", "--action-type",
-        json.dumps({
-            "executor": {"configuration": {"jobWorkerExecutorConfiguration": {}}, "type": "JobWorker"},
-            "id": {"category": "Build", "owner": "ThirdParty", "provider": "Nobody", "version": "1"},
-            "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 0},
-            "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 0},
-        }),
+        "update-action-type",
+        "--action-type",
+        json.dumps(
+            {
+                "executor": {
+                    "configuration": {"jobWorkerExecutorConfiguration": {}},
+                    "type": "JobWorker",
+                },
+                "id": {
+                    "category": "Build",
+                    "owner": "ThirdParty",
+                    "provider": "Nobody",
+                    "version": "1",
+                },
+                "inputArtifactDetails": {"minimumCount": 0, "maximumCount": 0},
+                "outputArtifactDetails": {"minimumCount": 0, "maximumCount": 0},
+            }
+        ),
     )
     assert "ActionTypeNotFoundException" in missing

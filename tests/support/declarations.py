@@ -21,7 +21,12 @@ def action(
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": name,
-        "actionTypeId": {"category": category, "owner": owner, "provider": provider, "version": "1"},
+        "actionTypeId": {
+            "category": category,
+            "owner": owner,
+            "provider": provider,
+            "version": "1",
+        },
         "configuration": config or {},
         "inputArtifacts": [{"name": n} for n in inputs],
         "outputArtifacts": [{"name": n} for n in outputs],
@@ -44,10 +49,19 @@ def codecommit(name: str = "Source", output: str = "SourceOut", **extra: Any) ->
 
 
 def codebuild(
-    name: str = "Build", inputs: tuple[str, ...] = ("SourceOut",), outputs: tuple[str, ...] = (), **extra: Any
+    name: str = "Build",
+    inputs: tuple[str, ...] = ("SourceOut",),
+    outputs: tuple[str, ...] = (),
+    **extra: Any,
 ) -> dict[str, Any]:
     return action(
-        name, "Build", "CodeBuild", config={"ProjectName": "proj"}, inputs=inputs, outputs=outputs, **extra
+        name,
+        "Build",
+        "CodeBuild",
+        config={"ProjectName": "proj"},
+        inputs=inputs,
+        outputs=outputs,
+        **extra,
     )
 
 

@@ -99,6 +99,8 @@ def describe(value: object) -> str:
     """A short name for the kind of a parsed value, for type errors."""
     if value is None:
         return "null"
+    if value is NO_VALUE:
+        return "AWS::NoValue"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
     if isinstance(value, int | float):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from stageline.definitions.catalog import ActionTypeKey
 from stageline.definitions.model import pipeline_from_wire
 from stageline.definitions.validation import DeclarationError, validate
 from stageline.errors import ApiError, error
@@ -68,24 +69,35 @@ def normalise(declaration: dict[str, Any], version: int) -> dict[str, Any]:
 
 
 def mask_secrets(declaration: dict[str, Any], conn: Connection) -> dict[str, Any]:
-    """A copy in which every secret configuration value reads ``****``."""
-    catalog = catalog_service.load(conn)
-    out = copy.deepcopy(declaration)
-    for _stage, action, spec in _actions_with_specs(out, catalog):
-        config = action.get("configuration") or {}
-        for name in spec.secret_names:
-            if name in config:
-                config[name] = SECRET_MASK
-    return out
+    """``declaration`` with every secret configuration value replaced by ``****``.
+
+    Mutates and returns its argument: callers pass a freshly decoded document.
+    Custom action types are looked up only when the pipeline uses one.
+    """
+    builtin = catalog_service.builtin_types()
+    custom: catalog_service.Catalog | None = None
+    for stage in declaration.get("stages", []):
+        for action in stage.get("actions", []):
+            config = action.get("configuration")
+            if not config:
+                continue
+            key = ActionTypeKey(**action["actionTypeId"])
+            spec = builtin.get(key)
+            if spec is None:
+                custom = custom or catalog_service.load(conn)
+                spec = custom.get(key)
+            for name in spec.secret_names if spec else ():
+                if name in config:
+                    config[name] = SECRET_MASK
+    return declaration
 
 
 def _actions_with_specs(declaration: dict[str, Any], catalog: catalog_service.Catalog) -> Any:
-    model = pipeline_from_wire(declaration)
-    for stage_wire, stage in zip(declaration.get("stages", []), model.stages, strict=True):
-        for action_wire, action in zip(stage_wire.get("actions", []), stage.actions, strict=True):
-            spec = catalog.get(action.type)
+    for stage in declaration.get("stages", []):
+        for action in stage.get("actions", []):
+            spec = catalog.get(ActionTypeKey(**action["actionTypeId"]))
             if spec is not None:
-                yield stage_wire, action_wire, spec
+                yield stage, action, spec
 
 
 def _keep_masked_secrets(
@@ -174,7 +186,7 @@ class PipelineService:
             tag_store.put_tags(conn, row.arn, [(t["key"], t.get("value", "")) for t in tags])
             for hook in self.created_hooks:
                 hook(conn, row, stored)
-            return self._view(conn, row, stored)
+            return self._view(conn, row, copy.deepcopy(stored))
 
     def get(self, name: str, version: int | None = None) -> PipelineView:
         with self.ctx.db.read() as conn:
@@ -217,7 +229,7 @@ class PipelineService:
                     f"pipeline '{name}' was changed by another request at the same time; retry",
                     status=400,
                 ) from exc
-            return self._view(conn, row, stored)
+            return self._view(conn, row, copy.deepcopy(stored))
 
     def delete(self, name: str) -> None:
         """Deleting a pipeline that does not exist succeeds, as it does on AWS."""

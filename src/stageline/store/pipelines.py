@@ -53,24 +53,30 @@ def get(conn: Connection, name: str, *, for_update: bool = False) -> PipelineRow
 def get_version(
     conn: Connection, name: str, version: int | None = None, *, for_update: bool = False
 ) -> StoredVersion | None:
-    """The declaration of ``version`` (the current one when None).
+    """The declaration of ``version`` (the current one when None), in one query.
 
     ``for_update`` locks the pipeline row on PostgreSQL so that concurrent updates
     queue; SQLite's write transactions are already serialised (BEGIN IMMEDIATE).
     """
-    row = get(conn, name, for_update=for_update)
-    if row is None:
-        return None
-    wanted = row.version if version is None else version
-    r = conn.execute(
-        select(pipeline_versions.c.declaration, pipeline_versions.c.created_ms).where(
-            pipeline_versions.c.pipeline_name == name, pipeline_versions.c.version == wanted
+    wanted = pipeline_versions.c.version == (pipelines.c.version if version is None else version)
+    query = (
+        select(
+            pipelines, pipeline_versions.c.declaration, pipeline_versions.c.created_ms.label("v_ms")
         )
-    ).first()
+        .join(pipeline_versions, pipeline_versions.c.pipeline_name == pipelines.c.name)
+        .where(pipelines.c.name == name, wanted)
+    )
+    if for_update and conn.dialect.name == "postgresql":
+        query = query.with_for_update(of=pipelines)
+    r = conn.execute(query).first()
     if r is None:
         return None
+    row = _row(r)
     return StoredVersion(
-        pipeline=row, version=wanted, declaration=json.loads(r.declaration), created_ms=r.created_ms
+        pipeline=row,
+        version=row.version if version is None else version,
+        declaration=json.loads(r.declaration),
+        created_ms=r.v_ms,
     )
 
 

@@ -28,7 +28,10 @@ def test_valid_request_passes() -> None:
 
 def test_missing_required_member() -> None:
     msg = refused("GetPipeline", {})
-    assert msg == "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+    assert (
+        msg
+        == "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+    )
 
 
 def test_name_pattern_and_length_are_checked_with_the_path() -> None:
@@ -57,7 +60,9 @@ def test_wrong_types_and_enums() -> None:
     assert "Member must be an integer" in refused("GetPipeline", {"name": "p", "version": "2"})
     assert "Member must be an integer" in refused("GetPipeline", {"name": "p", "version": True})
     decl = pipeline("p", executionMode="FAST")
-    assert "enum value set: [QUEUED, SUPERSEDED, PARALLEL]" in refused("CreatePipeline", {"pipeline": decl})
+    assert "enum value set: [QUEUED, SUPERSEDED, PARALLEL]" in refused(
+        "CreatePipeline", {"pipeline": decl}
+    )
 
 
 def test_unknown_member_is_refused_with_the_known_ones() -> None:

@@ -33,9 +33,7 @@ def test_fewer_than_two_stages_is_refused() -> None:
 
 
 def test_more_than_fifty_stages_is_refused() -> None:
-    stages = [("Source", [codecommit()])] + [
-        (f"S{i}", [codebuild(f"B{i}")]) for i in range(50)
-    ]
+    stages = [("Source", [codecommit()])] + [(f"S{i}", [codebuild(f"B{i}")]) for i in range(50)]
     p = only(pipeline("p", *stages))
     assert p.code == "LimitExceededException" and "at most 50 stages" in p.message
 
@@ -62,29 +60,44 @@ def test_more_than_five_hundred_actions_in_a_pipeline_is_refused() -> None:
 
 
 def test_stage_names_must_be_unique() -> None:
-    p = only(pipeline("p", ("Source", [codecommit()]), ("Build", [codebuild("A")]), ("Build", [codebuild("B")])))
+    p = only(
+        pipeline(
+            "p",
+            ("Source", [codecommit()]),
+            ("Build", [codebuild("A")]),
+            ("Build", [codebuild("B")]),
+        )
+    )
     assert p.code == "InvalidStructureException" and "stage names must be unique" in p.message
 
 
 def test_action_names_must_be_unique_within_a_stage() -> None:
-    p = only(pipeline("p", ("Source", [codecommit()]), ("Build", [codebuild("Same"), codebuild("Same")])))
+    p = only(
+        pipeline("p", ("Source", [codecommit()]), ("Build", [codebuild("Same"), codebuild("Same")]))
+    )
     assert p.code == "InvalidStageDeclarationException"
     assert p.where == "stage 'Build', action 'Same'"
 
 
 def test_same_action_name_in_two_stages_is_fine() -> None:
-    decl = pipeline("p", ("Source", [codecommit()]), ("A", [codebuild("X")]), ("B", [codebuild("X")]))
+    decl = pipeline(
+        "p", ("Source", [codecommit()]), ("A", [codebuild("X")]), ("B", [codebuild("X")])
+    )
     assert problems(decl) == []
 
 
 def test_source_actions_only_in_the_first_stage() -> None:
-    p = only(pipeline("p", ("Source", [codecommit()]), ("Build", [codecommit("Late", output="Other")])))
+    p = only(
+        pipeline("p", ("Source", [codecommit()]), ("Build", [codecommit("Late", output="Other")]))
+    )
     assert p.code == "InvalidStructureException"
     assert "only in the first stage ('Source')" in p.message
 
 
 def test_first_stage_holds_only_source_actions() -> None:
-    found = problems(pipeline("p", ("Source", [codecommit(), approval()]), ("Build", [codebuild()])))
+    found = problems(
+        pipeline("p", ("Source", [codecommit(), approval()]), ("Build", [codebuild()]))
+    )
     assert len(found) == 1
     assert "first stage may contain only Source actions" in found[0].message
     assert found[0].where == "stage 'Source', action 'Approve'"
@@ -95,7 +108,18 @@ def test_input_artifact_must_be_produced_earlier_and_the_closest_name_is_suggest
         "p",
         ("Source", [codecommit(output="SourceOut")]),
         ("Build", [codebuild(inputs=("SourceOut",), outputs=("BuildOutput",))]),
-        ("Deploy", [action("Deploy", "Deploy", "S3", config={"BucketName": "b", "Extract": "true"}, inputs=("BuildOut",))]),
+        (
+            "Deploy",
+            [
+                action(
+                    "Deploy",
+                    "Deploy",
+                    "S3",
+                    config={"BucketName": "b", "Extract": "true"},
+                    inputs=("BuildOut",),
+                )
+            ],
+        ),
     )
     p = only(decl)
     assert p.code == "InvalidStructureException"
@@ -109,7 +133,13 @@ def test_input_from_a_lower_run_order_in_the_same_stage_is_allowed() -> None:
     decl = pipeline(
         "p",
         ("Source", [codecommit()]),
-        ("Build", [codebuild("First", outputs=("Mid",), run_order=1), codebuild("Second", inputs=("Mid",), run_order=2)]),
+        (
+            "Build",
+            [
+                codebuild("First", outputs=("Mid",), run_order=1),
+                codebuild("Second", inputs=("Mid",), run_order=2),
+            ],
+        ),
     )
     assert problems(decl) == []
 
@@ -138,9 +168,19 @@ def test_output_artifact_names_are_unique_in_the_pipeline() -> None:
     ("act", "expected"),
     [
         (codebuild(inputs=()), "CodeBuild actions take 1 to 5 input artifact(s), this one has 0"),
-        (approval(inputs=("SourceOut",)), "Manual actions take exactly 0 input artifact(s), this one has 1"),
         (
-            action("D", "Deploy", "S3", config={"BucketName": "b", "Extract": "true"}, inputs=("SourceOut",), outputs=("X",)),
+            approval(inputs=("SourceOut",)),
+            "Manual actions take exactly 0 input artifact(s), this one has 1",
+        ),
+        (
+            action(
+                "D",
+                "Deploy",
+                "S3",
+                config={"BucketName": "b", "Extract": "true"},
+                inputs=("SourceOut",),
+                outputs=("X",),
+            ),
             "S3 actions take exactly 0 output artifact(s), this one has 1",
         ),
     ],
@@ -176,14 +216,19 @@ def test_missing_required_configuration_is_named() -> None:
     src = codecommit()
     del src["configuration"]["BranchName"]
     p = only(pipeline("p", ("Source", [src]), ("Build", [codebuild()])))
-    assert p.message == "configuration is missing the required key 'BranchName' for CodeCommit actions"
+    assert (
+        p.message == "configuration is missing the required key 'BranchName' for CodeCommit actions"
+    )
 
 
 def test_unknown_configuration_key_gets_a_suggestion() -> None:
     build = codebuild()
     build["configuration"]["ProjectNme"] = "x"
     p = only(pipeline("p", ("Source", [codecommit()]), ("Build", [build])))
-    assert "configuration key 'ProjectNme' is not accepted by CodeBuild actions (did you mean 'ProjectName'?)" in p.message
+    assert (
+        "configuration key 'ProjectNme' is not accepted by CodeBuild actions (did you mean 'ProjectName'?)"
+        in p.message
+    )
 
 
 def test_configuration_values_are_limited_to_1000_characters() -> None:
@@ -194,7 +239,11 @@ def test_configuration_values_are_limited_to_1000_characters() -> None:
 
 
 def test_approval_custom_data_is_limited_to_500_characters() -> None:
-    p = only(pipeline("p", ("Source", [codecommit()]), ("Gate", [approval(config={"CustomData": "y" * 501})])))
+    p = only(
+        pipeline(
+            "p", ("Source", [codecommit()]), ("Gate", [approval(config={"CustomData": "y" * 501})])
+        )
+    )
     assert "CustomData is 501 characters" in p.message
 
 
@@ -238,7 +287,10 @@ def test_variable_from_an_action_running_later_is_refused() -> None:
     second = codebuild("Second", namespace="Late2", run_order=2)
     decl = pipeline("p", ("Source", [codecommit()]), ("Build", [first, second]))
     p = only(decl)
-    assert "uses namespace 'Late2' of action 'Second', which does not run before this action" in p.message
+    assert (
+        "uses namespace 'Late2' of action 'Second', which does not run before this action"
+        in p.message
+    )
 
 
 def test_unknown_namespace_lists_what_is_available() -> None:
@@ -252,9 +304,13 @@ def test_unknown_namespace_lists_what_is_available() -> None:
 
 def test_codepipeline_namespace_offers_the_execution_id_only() -> None:
     build = codebuild()
-    build["configuration"]["EnvironmentVariables"] = '[{"name":"C","value":"#{codepipeline.PipelineExecutionId}"}]'
+    build["configuration"]["EnvironmentVariables"] = (
+        '[{"name":"C","value":"#{codepipeline.PipelineExecutionId}"}]'
+    )
     assert problems(pipeline("p", ("Source", [codecommit()]), ("Build", [build]))) == []
-    build["configuration"]["EnvironmentVariables"] = '[{"name":"C","value":"#{codepipeline.PipelineName}"}]'
+    build["configuration"]["EnvironmentVariables"] = (
+        '[{"name":"C","value":"#{codepipeline.PipelineName}"}]'
+    )
     p = only(pipeline("p", ("Source", [codecommit()]), ("Build", [build])))
     assert "names no codepipeline variable" in p.message
 
@@ -262,12 +318,19 @@ def test_codepipeline_namespace_offers_the_execution_id_only() -> None:
 def test_pipeline_variables_need_v2_and_a_declaration() -> None:
     build = codebuild()
     build["configuration"]["EnvironmentVariables"] = '[{"name":"C","value":"#{variables.Stage}"}]'
-    v2 = pipeline("p", ("Source", [codecommit()]), ("Build", [build]), pipelineType="V2",
-                  variables=[{"name": "Stage", "defaultValue": "dev"}])
+    v2 = pipeline(
+        "p",
+        ("Source", [codecommit()]),
+        ("Build", [build]),
+        pipelineType="V2",
+        variables=[{"name": "Stage", "defaultValue": "dev"}],
+    )
     assert problems(v2) == []
     v2["variables"] = [{"name": "Other"}]
     assert "names no pipeline variable" in only(v2).message
-    v1 = pipeline("p", ("Source", [codecommit()]), ("Build", [build]), variables=[{"name": "Stage"}])
+    v1 = pipeline(
+        "p", ("Source", [codecommit()]), ("Build", [build]), variables=[{"name": "Stage"}]
+    )
     messages = [p.message for p in problems(v1)]
     assert any("pipeline-level variables need pipelineType V2" in m for m in messages)
 
@@ -279,7 +342,12 @@ def test_queued_and_parallel_modes_need_v2() -> None:
 
 
 def test_trigger_must_name_a_source_action() -> None:
-    trig = [{"providerType": "CodeStarSourceConnection", "gitConfiguration": {"sourceActionName": "Sorce"}}]
+    trig = [
+        {
+            "providerType": "CodeStarSourceConnection",
+            "gitConfiguration": {"sourceActionName": "Sorce"},
+        }
+    ]
     p = only(pipeline("p", pipelineType="V2", triggers=trig))
     assert "'Sorce' is not a source action of this pipeline (did you mean 'Source'?)" in p.message
 

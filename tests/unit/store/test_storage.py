@@ -22,7 +22,9 @@ from tests.support.declarations import pipeline
 def ctx(database_url: str):  # type: ignore[no-untyped-def]
     db = Database(database_url)
     migrate.upgrade(db)
-    yield ServiceContext(db=db, clock=ManualClock(), arns=Arns(region="us-east-1", account_id="123456789012"))
+    yield ServiceContext(
+        db=db, clock=ManualClock(), arns=Arns(region="us-east-1", account_id="123456789012")
+    )
     db.dispose()
 
 
@@ -76,7 +78,10 @@ def test_tags_keep_their_order_and_go_with_the_pipeline(ctx: ServiceContext) -> 
     pipelines, tags = PipelineService(ctx), TagService(ctx)
     view = pipelines.create(pipeline("tagged"), [{"key": "team", "value": "a"}])
     tags.tag(view.arn, [{"key": "env", "value": "prod"}, {"key": "team", "value": "b"}])
-    assert tags.list(view.arn, next_token=None, max_results=None)[0] == [("team", "b"), ("env", "prod")]
+    assert tags.list(view.arn, next_token=None, max_results=None)[0] == [
+        ("team", "b"),
+        ("env", "prod"),
+    ]
     pipelines.delete("tagged")
     pipelines.create(pipeline("tagged"), [])
     assert tags.list(view.arn, next_token=None, max_results=None)[0] == []
