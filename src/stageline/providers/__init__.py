@@ -1,0 +1,1 @@
+"""Action providers: one module per (category, owner, provider, version), found by entry point."""
