@@ -12,11 +12,14 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from stageline import __version__
-from stageline.api import codepipeline
+from stageline.api import codecommit, codepipeline, executions
+from stageline.api.git import RememberBaseUrl, git_routes
 from stageline.api.protocol import Dispatcher
 from stageline.arns import Arns
 from stageline.clock import Clock, SystemClock
 from stageline.config import Settings
+from stageline.repos import RepositoryService
+from stageline.runtime import Runtime, build_runtime
 from stageline.services.action_types import ActionTypeService
 from stageline.services.context import ServiceContext
 from stageline.services.pipelines import PipelineService
@@ -33,6 +36,8 @@ class Services:
     pipelines: PipelineService
     tags: TagService
     action_types: ActionTypeService
+    repos: RepositoryService
+    runtime: Runtime
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -44,20 +49,32 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock or SystemClock(),
         arns=Arns(region=settings.region, account_id=settings.account_id),
     )
+    pipelines = PipelineService(ctx)
+    repos = RepositoryService(settings.data_dir, ctx, base_url=settings.extra.get("public_url"))
+    runtime = build_runtime(
+        ctx,
+        settings.data_dir,
+        pipelines,
+        provider_services={"repos": repos},
+        with_agent=settings.extra.get("agent", "on") != "off",
+    )
     return Services(
         ctx=ctx,
-        pipelines=PipelineService(ctx),
+        pipelines=pipelines,
         tags=TagService(ctx),
         action_types=ActionTypeService(ctx),
+        repos=repos,
+        runtime=runtime,
     )
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     services = services or build_services(settings)
     dispatcher = Dispatcher(max_body_bytes=settings.max_request_bytes)
-    dispatcher.add(
-        codepipeline.build_endpoint(services.pipelines, services.tags, services.action_types)
-    )
+    pipeline_endpoint = codepipeline.build_endpoint(services.pipelines, services.tags, services.action_types)
+    executions.register(pipeline_endpoint, services.runtime)
+    dispatcher.add(pipeline_endpoint)
+    dispatcher.add(codecommit.build_endpoint(services.repos))
 
     async def health(_request: Request) -> Response:
         with services.ctx.db.read() as conn:
@@ -71,16 +88,22 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        services.ctx.db.dispose()
+        services.runtime.start()
+        try:
+            yield
+        finally:
+            services.runtime.stop()
+            services.ctx.db.dispose()
 
     app = Starlette(
         routes=[
             Route("/", dispatcher.handle, methods=["POST"]),
             Route("/", root, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
+            *git_routes(services.repos),
         ],
         lifespan=lifespan,
     )
+    app.add_middleware(RememberBaseUrl, repos=services.repos)
     app.state.services = services
     return app

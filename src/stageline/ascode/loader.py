@@ -27,7 +27,7 @@ from stageline.ascode.cfn import load_template
 from stageline.ascode.model import DefinitionError, LoadedPipeline, describe, suggest
 from stageline.ascode.shapes import ShapeWalker, shape
 from stageline.ascode.stack import StackContext, stack_name_from_filename
-from stageline.ascode.yaml_tags import load_yaml
+from stageline.ascode.yaml_tags import parse_yaml
 
 MAX_INPUT_BYTES = 5 * 1024 * 1024
 _CREATE_PIPELINE_KEYS = ("pipeline", "tags", "metadata")
@@ -52,12 +52,18 @@ def load_pipelines(
     if len(text) > MAX_INPUT_BYTES or len(text.encode("utf-8", "replace")) > MAX_INPUT_BYTES:
         raise DefinitionError("", f"the file is larger than {MAX_INPUT_BYTES // 1024 // 1024} MB")
     text = text.removeprefix("\ufeff")
-    document, syntax = _parse(text, filename)
+    document, syntax, alias_note = _parse(text, filename)
     if not isinstance(document, dict):
         raise DefinitionError(
             "", f"expected a mapping at the top of the file, found {describe(document)}"
         )
     if "Resources" in document or "AWSTemplateFormatVersion" in document:
+        if alias_note is not None:
+            raise DefinitionError(
+                "",
+                "CloudFormation does not allow YAML aliases or '<<' merge keys in templates, "
+                f"and {alias_note}; write the values out",
+            )
         ctx = StackContext(
             region=region,
             account_id=account_id,
@@ -90,17 +96,16 @@ def load_pipeline_file(path: str | os.PathLike[str], **kwargs: Any) -> list[Load
     return load_pipelines(text, **kwargs)
 
 
-def _parse(text: str, filename: str) -> tuple[Any, str]:
-    """The parsed document and whether it was JSON or YAML."""
+def _parse(text: str, filename: str) -> tuple[Any, str, str | None]:
+    """The parsed document, whether it was JSON or YAML, and where YAML repeats by alias."""
     stripped = text.lstrip()
     if not stripped:
         raise DefinitionError("", "the file is empty")
     named_json = filename.lower().endswith(".json")
     if named_json or stripped.startswith(("{", "[")):
         try:
-            return json.loads(
-                text, object_pairs_hook=_unique_keys, parse_constant=_no_constant
-            ), "json"
+            document = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+            return document, "json", None
         except json.JSONDecodeError as exc:
             json_error = DefinitionError(
                 "", f"JSON error at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -110,10 +115,12 @@ def _parse(text: str, filename: str) -> tuple[Any, str]:
         if named_json:
             raise json_error
         try:  # "{...}" is also a YAML flow mapping; YAML is a superset of JSON
-            return load_yaml(text), "yaml"
+            document, alias_note = parse_yaml(text)
         except DefinitionError:
             raise json_error from None
-    return load_yaml(text), "yaml"
+        return document, "yaml", alias_note
+    document, alias_note = parse_yaml(text)
+    return document, "yaml", alias_note
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

@@ -21,8 +21,13 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError
+from yaml.composer import Composer
+from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
 
 from stageline.ascode.model import DefinitionError
 
@@ -54,13 +59,17 @@ SHORT_TAGS: dict[str, str] = {
 }
 
 _TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
 
 
-class CfnYamlLoader(yaml.SafeLoader):
-    """``SafeLoader`` plus CloudFormation's short-form tags; see the module docstring."""
+class _CfnConstructor(SafeConstructor):
+    """SafeConstructor that checks the node graph first and refuses duplicate keys."""
+
+    #: Where the document repeats content by alias or "<<" merge (CloudFormation refuses both).
+    alias_note: str | None = None
 
     def construct_document(self, node: Node) -> Any:
-        _check_expanded_size(node)
+        self.alias_note = _check_expanded_size(node)
         return super().construct_document(node)
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -69,7 +78,7 @@ class CfnYamlLoader(yaml.SafeLoader):
             # overrides a merged one is not a duplicate.
             seen: set[Any] = set()
             for key_node, _ in node.value:
-                if key_node.tag == "tag:yaml.org,2002:merge":
+                if key_node.tag == _MERGE:
                     continue
                 key = self.construct_object(key_node, deep=deep)
                 try:
@@ -87,14 +96,47 @@ class CfnYamlLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-# Dates stay text, as in CloudFormation ("Version: 2012-10-17").
-CfnYamlLoader.yaml_implicit_resolvers = {
+class _CfnResolver(Resolver):
+    """YAML 1.1 scalars as CloudFormation reads them, except that dates stay text."""
+
+
+_CfnResolver.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    for first, resolvers in Resolver.yaml_implicit_resolvers.items()
 }
 
 
-def _construct_value(loader: CfnYamlLoader, node: Node) -> Any:
+class CfnYamlLoader(Reader, Scanner, Parser, Composer, _CfnConstructor, _CfnResolver):
+    """The pure-Python loader: ``SafeLoader`` plus CloudFormation's tags (see module docstring)."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        _CfnConstructor.__init__(self)
+        _CfnResolver.__init__(self)
+
+
+try:
+    from yaml._yaml import CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _FastLoader: type[Any] = CfnYamlLoader
+else:
+
+    class _CfnCLoader(CParser, _CfnConstructor, _CfnResolver):
+        """The same loader on libyaml's parser, several times faster on big templates."""
+
+        def __init__(self, stream: str) -> None:
+            CParser.__init__(self, stream)
+            _CfnConstructor.__init__(self)
+            _CfnResolver.__init__(self)
+
+    _FastLoader = _CfnCLoader
+
+
+# Constructors take ``Any`` for the loader: the stubs only admit PyYAML's own loader classes.
+def _construct_value(loader: Any, node: Node) -> Any:
     if isinstance(node, ScalarNode):
         return loader.construct_scalar(node)
     if isinstance(node, SequenceNode):
@@ -105,13 +147,13 @@ def _construct_value(loader: CfnYamlLoader, node: Node) -> Any:
 
 
 def _long_form(key: str) -> Any:
-    def construct(loader: CfnYamlLoader, node: Node) -> dict[str, Any]:
+    def construct(loader: Any, node: Node) -> dict[str, Any]:
         return {key: _construct_value(loader, node)}
 
     return construct
 
 
-def _construct_getatt(loader: CfnYamlLoader, node: Node) -> dict[str, Any]:
+def _construct_getatt(loader: Any, node: Node) -> dict[str, Any]:
     """``!GetAtt Res.Attr`` splits at the first dot (``Stack.Outputs.X`` keeps the rest)."""
     value = _construct_value(loader, node)
     if isinstance(value, str) and "." in value:
@@ -121,18 +163,23 @@ def _construct_getatt(loader: CfnYamlLoader, node: Node) -> dict[str, Any]:
 
 
 for _tag, _key in SHORT_TAGS.items():
-    CfnYamlLoader.add_constructor(_tag, _long_form(_key))
-CfnYamlLoader.add_constructor("!GetAtt", _construct_getatt)
+    _CfnConstructor.add_constructor(_tag, _long_form(_key))
+_CfnConstructor.add_constructor("!GetAtt", _construct_getatt)
 
 
-def _check_expanded_size(root: Node) -> None:
-    """Count nodes as if every alias were expanded; refuse huge or self-containing ones."""
+def _check_expanded_size(root: Node) -> str | None:
+    """Count nodes as if every alias were expanded; refuse huge or self-containing ones.
+
+    Returns where the document first repeats content by alias or merge key.
+    """
     sizes: dict[int, int] = {}
     active: set[int] = set()
+    repeats: list[str] = []
 
     def size(node: Node) -> int:
         key = id(node)
         if key in sizes:
+            repeats.append(f"the anchor at line {node.start_mark.line + 1} is repeated by an alias")
             return sizes[key]
         if key in active:
             raise DefinitionError(
@@ -147,6 +194,8 @@ def _check_expanded_size(root: Node) -> None:
                 total += size(child_node)
         elif isinstance(node, MappingNode):
             for key_node, value_node in node.value:
+                if key_node.tag == _MERGE:
+                    repeats.append(f"the merge key '<<' at line {key_node.start_mark.line + 1}")
                 total += size(key_node) + size(value_node)
         active.discard(key)
         if total > MAX_EXPANDED_NODES:
@@ -159,18 +208,31 @@ def _check_expanded_size(root: Node) -> None:
         return total
 
     size(root)
+    return repeats[0] if repeats else None
 
 
 def load_yaml(text: str) -> Any:
     """Parse one YAML document; syntax errors become :class:`DefinitionError` with line/column."""
+    return parse_yaml(text)[0]
+
+
+def parse_yaml(text: str) -> tuple[Any, str | None]:
+    """The document, and where it repeats content by alias or merge key, if it does.
+
+    Aliases are fine in create-pipeline YAML (the AWS CLI reads them) but
+    CloudFormation refuses them, so the caller decides once it knows the form.
+    """
+    loader = _FastLoader(text)
     try:
-        return yaml.load(text, Loader=CfnYamlLoader)
+        return loader.get_single_data(), loader.alias_note
     except yaml.MarkedYAMLError as exc:
         raise DefinitionError("", _yaml_message(exc)) from None
     except yaml.YAMLError as exc:
         raise DefinitionError("", f"YAML error: {exc}") from None
     except RecursionError:
         raise DefinitionError("", "the YAML document is nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 def _yaml_message(exc: yaml.MarkedYAMLError) -> str:

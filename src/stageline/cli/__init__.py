@@ -6,6 +6,7 @@ import click
 
 from stageline import __version__
 from stageline.cli.pipelines import apply, delete, get, lint, list_pipelines
+from stageline.cli.repos import repo
 from stageline.cli.server import server
 
 
@@ -25,3 +26,4 @@ main.add_command(apply)
 main.add_command(get)
 main.add_command(list_pipelines)
 main.add_command(delete)
+main.add_command(repo)

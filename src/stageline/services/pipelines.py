@@ -9,6 +9,7 @@ same way whichever client wrote it.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -137,6 +138,16 @@ class PipelineService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.created_hooks: list[CreatedHook] = []
+        self.deleted_hooks: list[Callable[[Connection, str], None]] = []
+        # Callbacks queued by hooks, run once this thread's transaction has committed.
+        self._local = threading.local()
+
+    @property
+    def after_commit(self) -> list[Callable[[], None]]:
+        if not hasattr(self._local, "callbacks"):
+            self._local.callbacks = []
+        callbacks: list[Callable[[], None]] = self._local.callbacks
+        return callbacks
 
     def create(self, declaration: dict[str, Any], tags: list[dict[str, str]]) -> PipelineView:
         ctx = self.ctx
@@ -150,9 +161,15 @@ class PipelineService:
             f"'{ctx.account_id}'; choose another name or use UpdatePipeline",
         )
         try:
-            return self._create(name, stored, tags, now, name_in_use)
+            view = self._create(name, stored, tags, now, name_in_use)
         except IntegrityError as exc:  # a concurrent CreatePipeline of the same name won
             raise name_in_use from exc
+        finally:
+            callbacks = list(self.after_commit)
+            self.after_commit.clear()
+        for callback in callbacks:
+            callback()
+        return view
 
     def _create(
         self,
@@ -236,6 +253,8 @@ class PipelineService:
         with self.ctx.db.write() as conn:
             if store.delete_pipeline(conn, name):
                 tag_store.remove_all(conn, self.ctx.arns.pipeline(name))
+                for hook in self.deleted_hooks:
+                    hook(conn, name)
 
     def list(
         self, *, next_token: str | None, max_results: int | None

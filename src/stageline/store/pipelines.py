@@ -58,6 +58,10 @@ def get_version(
     ``for_update`` locks the pipeline row on PostgreSQL so that concurrent updates
     queue; SQLite's write transactions are already serialised (BEGIN IMMEDIATE).
     """
+    if for_update and get(conn, name, for_update=True) is None:
+        # Lock first, then read: on PostgreSQL a joined SELECT ... FOR UPDATE that waited for
+        # the lock would re-check only the locked table and miss the version written meanwhile.
+        return None
     wanted = pipeline_versions.c.version == (pipelines.c.version if version is None else version)
     query = (
         select(
@@ -66,8 +70,6 @@ def get_version(
         .join(pipeline_versions, pipeline_versions.c.pipeline_name == pipelines.c.name)
         .where(pipelines.c.name == name, wanted)
     )
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update(of=pipelines)
     r = conn.execute(query).first()
     if r is None:
         return None

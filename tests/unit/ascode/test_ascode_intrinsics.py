@@ -128,7 +128,9 @@ def test_allowed_pattern_is_enforced() -> None:
 
 
 def test_ssm_parameter_gets_a_stand_in_and_a_note() -> None:
-    head = "Parameters:\n  Token: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /ci/token}\n"
+    head = (
+        "Parameters:\n  Token: {Type: 'AWS::SSM::Parameter::Value<String>', Default: /ci/token}\n"
+    )
     pipeline = load("OAuthToken: !Ref Token\n", head=head)
     assert pipeline.pipeline["stages"][1]["actions"][0]["configuration"]["OAuthToken"] == (
         "ssm-ci-token"
@@ -230,22 +232,50 @@ def test_no_value_removes_a_list_item() -> None:
 
 
 def test_whole_action_chosen_by_fn_if() -> None:
-    text = template("A: b\n", head=CONDITIONS).replace(
-        "            - Name: Build\n",
-        "            - !If\n"
-        "              - NotProd\n"
-        "              - {Name: Skip, ActionTypeId: {Category: Build, Owner: AWS, Provider: X,"
-        " Version: '1'}}\n"
-        "              - Name: Build\n",
+    text = textwrap.dedent(
+        """\
+        Parameters:
+          Source: {Type: String, Default: codecommit, AllowedValues: [codecommit, github]}
+        Conditions:
+          UseGitHub: !Equals [!Ref Source, github]
+        Resources:
+          Pipeline:
+            Type: AWS::CodePipeline::Pipeline
+            Properties:
+              Name: demo
+              RoleArn: arn:aws:iam::123456789012:role/demo
+              ArtifactStore: {Type: S3, Location: demo-artifacts}
+              Stages:
+                - Name: Source
+                  Actions:
+                    - !If
+                      - UseGitHub
+                      - Name: GitHub
+                        ActionTypeId: {Category: Source, Owner: AWS, Version: '1',
+                                       Provider: CodeStarSourceConnection}
+                        OutputArtifacts: [{Name: Src}]
+                      - Name: CodeCommit
+                        ActionTypeId: {Category: Source, Owner: AWS, Version: '1',
+                                       Provider: CodeCommit}
+                        Configuration: {RepositoryName: repo, BranchName: main}
+                        OutputArtifacts: [{Name: Src}]
+                - Name: Approve
+                  Actions:
+                    - Name: Approve
+                      ActionTypeId: {Category: Approval, Owner: AWS, Provider: Manual, Version: '1'}
+        """
     )
-    text = text.replace(
-        "              ActionTypeId: {Category: Build",
-        "                ActionTypeId: {Category: Build",
+    (default,) = load_pipelines(text)
+    assert default.pipeline["stages"][0]["actions"][0]["name"] == "CodeCommit"
+    (github,) = load_pipelines(text, parameters={"Source": "github"})
+    action = github.pipeline["stages"][0]["actions"][0]
+    assert action["actionTypeId"]["provider"] == "CodeStarSourceConnection"
+    broken = text.replace("Provider: CodeStarSourceConnection}", "Provider: X, Colour: red}")
+    with pytest.raises(DefinitionError) as caught:
+        load_pipelines(broken, parameters={"Source": "github"})
+    assert caught.value.path == (
+        "Resources.Pipeline.Properties.Stages[0].Actions[0].Fn::If[1].ActionTypeId.Colour"
     )
-    text = text.replace("              InputArtifacts", "                InputArtifacts")
-    text = text.replace("              Configuration:\n                A", "                Configuration: {A: b}\n#")
-    (pipeline,) = load_pipelines(text)
-    assert pipeline.pipeline["stages"][1]["actions"][0]["name"] == "Build"
 
 
 def test_resource_with_false_condition_is_skipped() -> None:
@@ -459,7 +489,10 @@ def test_stand_ins_are_deterministic() -> None:
 
 
 def test_ref_to_unknown_name_suggests_the_close_one() -> None:
-    exc = error("ProjectName: !Ref BuildProjct\n", resources="BuildProject: {Type: AWS::CodeBuild::Project}\n")
+    exc = error(
+        "ProjectName: !Ref BuildProjct\n",
+        resources="BuildProject: {Type: AWS::CodeBuild::Project}\n",
+    )
     assert str(exc) == (
         f"{CONFIG}.ProjectName: Ref to 'BuildProjct' names no parameter or resource "
         "(did you mean 'BuildProject'?)"

@@ -23,7 +23,10 @@ from stageline.ascode.yaml_tags import MAX_EXPANDED_NODES, SHORT_TAGS, load_yaml
         ("!FindInMap [M, k1, k2]", {"Fn::FindInMap": ["M", "k1", "k2"]}),
         ("!Equals [a, b]", {"Fn::Equals": ["a", "b"]}),
         ("!Not [!Condition C]", {"Fn::Not": [{"Condition": "C"}]}),
-        ("!And [!Condition A, !Condition B]", {"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]}),
+        (
+            "!And [!Condition A, !Condition B]",
+            {"Fn::And": [{"Condition": "A"}, {"Condition": "B"}]},
+        ),
         ("!Or [!Condition A, !Condition B]", {"Fn::Or": [{"Condition": "A"}, {"Condition": "B"}]}),
         ("!ImportValue shared-role", {"Fn::ImportValue": "shared-role"}),
         ("!Base64 text", {"Fn::Base64": "text"}),

@@ -1,0 +1,1 @@
+"""Agents: claim jobs, run providers in fresh workspaces, upload outputs, report results."""

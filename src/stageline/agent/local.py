@@ -1,0 +1,83 @@
+"""The in-process agent's backend: the job service and stores, called directly."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stageline.agent.worker import ClaimedJob
+from stageline.artifacts.store import ArtifactStore
+from stageline.definitions.catalog import ActionTypeKey
+from stageline.engine.jobs import JobService
+from stageline.engine.operations import Operations
+from stageline.logs import FileLogStore
+from stageline.providers.base import JobResult
+
+
+def revision_doc(result: JobResult) -> dict[str, Any] | None:
+    if result.revision is None:
+        return None
+    rev = result.revision
+    return {
+        k: v
+        for k, v in {
+            "revisionId": rev.revision_id,
+            "revisionChangeId": rev.revision_id,
+            "summary": rev.summary,
+            "createdMs": rev.created_ms,
+            "url": rev.url,
+        }.items()
+        if v is not None
+    }
+
+
+def finish(operations: Operations, job_id: str, result: JobResult) -> None:
+    """Report a provider's result through the engine (shared by local and HTTP agents)."""
+    operations.job_finished(
+        job_id,
+        succeeded=result.succeeded,
+        summary=result.summary,
+        error_code=None if result.succeeded else result.failure_type,
+        message=result.message,
+        output_variables=dict(result.output_variables),
+        external_execution_id=result.external_execution_id,
+        external_execution_url=result.external_execution_url,
+        revision=revision_doc(result),
+        artifact_revisions=dict(result.artifact_revisions),
+        continuation_token=result.continuation_token,
+    )
+
+
+class LocalBackend:
+    def __init__(self, jobs: JobService, operations: Operations, store: ArtifactStore, logs: FileLogStore) -> None:
+        self.jobs = jobs
+        self.operations = operations
+        self.store = store
+        self.logs = logs
+
+    def claim(self, type_key: ActionTypeKey, *, worker: str, limit: int) -> list[ClaimedJob]:
+        return [
+            ClaimedJob(id=j.id, nonce=j.nonce or "", type_key=j.type_key, data=j.data)
+            for j in self.jobs.claim(type_key, worker=worker, limit=limit)
+        ]
+
+    def acknowledge(self, job_id: str, nonce: str) -> str:
+        return self.jobs.acknowledge(job_id, nonce)
+
+    def heartbeat(self, job_id: str) -> str:
+        return self.jobs.heartbeat(job_id)
+
+    def finish(self, job_id: str, result: JobResult) -> None:
+        finish(self.operations, job_id, result)
+
+    def log_writer(self, action_execution_id: str, secrets: list[str]) -> Any:
+        # A continuation (or a re-run after a lost worker) writes a further log of the same action.
+        for n in range(1000):
+            log_id = action_execution_id if n == 0 else f"{action_execution_id}.{n}"
+            try:
+                return self.logs.writer(log_id, secrets=secrets)
+            except FileExistsError:
+                continue
+        raise RuntimeError(f"too many logs for action execution {action_execution_id}")
+
+    def artifacts(self) -> ArtifactStore:
+        return self.store

@@ -1,0 +1,372 @@
+"""Safe extraction of an artifact zip into a workspace: every archive is treated as hostile.
+
+An input artifact may come from a user's S3 upload, a custom job worker or a
+build that ran someone's code, so extraction refuses (DESIGN.md §2.6):
+
+* entries whose path is absolute, has a drive letter, a backslash, a control
+  character, or climbs out of the workspace with ``..``;
+* symlinks whose target resolves outside the workspace (following the other
+  links in the archive, as the kernel would), and any entry under a symlink;
+* more than ``max_files`` entries, and more than ``max_total_bytes`` of content,
+  counted on the bytes actually written, never trusting the headers;
+* device files, FIFOs, sockets; encrypted entries; compression methods other
+  than stored and deflated (zipfile cannot bound the output of bzip2/lzma reads).
+
+The work happens in three passes: check every header, check every symlink
+target, then write files and directories in chunks and create the symlinks
+last, so no file is ever written through a link. Nothing is ever written
+outside ``dest``; after a refusal ``dest`` may hold partial files, and the
+caller discards it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import struct
+import tempfile
+import time
+import zipfile
+import zlib
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, NoReturn
+
+from stageline.artifacts.rules import (
+    MAX_LINK_TARGET_BYTES,
+    EntryKind,
+    UnsafeArchiveError,
+    check_end_record,
+    entry_kind,
+    refuse,
+    safe_parts,
+    target_escapes,
+)
+
+__all__ = ["ExtractSummary", "UnsafeArchiveError", "extract_zip"]
+
+#: Bytes decompressed and written per step; memory stays flat whatever the archive.
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExtractSummary:
+    """What an extraction created, and the bytes of file content it wrote."""
+
+    files: int
+    directories: int
+    symlinks: int
+    bytes: int
+
+
+@dataclass
+class _Plan:
+    """The archive's entries, checked, in the order they will be created."""
+
+    entries: list[tuple[zipfile.ZipInfo, tuple[str, ...], EntryKind]] = field(default_factory=list)
+    links: dict[tuple[str, ...], zipfile.ZipInfo] = field(default_factory=dict)
+
+
+def extract_zip(
+    source: BinaryIO | Path,
+    dest: Path,
+    *,
+    max_total_bytes: int,
+    max_files: int = 100_000,
+) -> ExtractSummary:
+    """Extract the zip ``source`` into ``dest`` (created if missing), refusing anything unsafe.
+
+    Raises :class:`UnsafeArchiveError` whose message names the entry and why it
+    is refused. Executable bits are kept (files become 0755 or 0644); setuid,
+    setgid and sticky bits never are. A non-seekable stream is first spooled to
+    a temporary file, capped near the size such an archive could have.
+    """
+    dest_dir = os.path.abspath(dest)
+    os.makedirs(dest_dir, exist_ok=True)
+    # Headers cost ~100 bytes per entry plus names; deflate may grow data by 0.1%.
+    spool_cap = max_total_bytes + max_total_bytes // 100 + max_files * 1024 + CHUNK_BYTES
+    with _seekable(source, spool_cap) as fp:
+        check_end_record(fp, max_files, slack=CHUNK_BYTES)
+        try:
+            archive = zipfile.ZipFile(fp)
+        except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
+            refuse(f"the artifact is not a readable zip archive ({exc})")
+        with archive:
+            plan = _plan(archive.infolist(), max_files, max_total_bytes)
+            writer = _Writer(archive, dest_dir, max_total_bytes)
+            targets = {parts: writer.read_link(info) for parts, info in plan.links.items()}
+            for parts, target in targets.items():
+                _check_link(dest_dir, parts, target, targets)
+            for info, parts, kind in plan.entries:
+                writer.entry(info, parts, kind)
+            for parts, target in targets.items():
+                writer.symlink(plan.links[parts], parts, target)
+    return ExtractSummary(
+        files=writer.files,
+        directories=writer.directories,
+        symlinks=len(targets),
+        bytes=writer.file_bytes,
+    )
+
+
+def _plan(infos: list[zipfile.ZipInfo], max_files: int, max_total_bytes: int) -> _Plan:
+    """Check every header before anything is written; refuse the archive on the first problem."""
+    if len(infos) > max_files:
+        refuse(f"archive has {len(infos)} entries, more than {max_files}, the limit")
+    plan = _Plan()
+    kinds: dict[tuple[str, ...], EntryKind] = {}
+    names: dict[tuple[str, ...], str] = {}
+    for info in infos:
+        name = info.orig_filename  # before zipfile cuts the name at a NUL
+        parts = safe_parts(name)
+        kind = entry_kind(info, name)
+        if kind != "dir":
+            if not parts:
+                refuse(f"entry {name!r} has no file name")
+            if info.flag_bits & 0x1:
+                refuse(f"entry {name!r} is encrypted")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                refuse(
+                    f"entry {name!r} uses compression method {info.compress_type}; only "
+                    "stored and deflated entries can be extracted with bounded memory"
+                )
+        if not parts:
+            continue  # "./": the workspace itself
+        earlier = kinds.get(parts)
+        if earlier == kind == "dir":
+            continue  # a directory listed twice is harmless
+        if earlier is not None:
+            refuse(f"entry {name!r} appears more than once in the archive ({names[parts]!r})")
+        kinds[parts], names[parts] = kind, name
+        if kind == "symlink":
+            if info.file_size > MAX_LINK_TARGET_BYTES:
+                refuse(f"symlink {name!r} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
+            plan.links[parts] = info
+        else:
+            plan.entries.append((info, parts, kind))
+    _check_declared(infos, max_total_bytes)
+    for parts, name in names.items():  # order-independent: a parent may come after its child
+        for depth in range(1, len(parts)):
+            parent = parts[:depth]
+            parent_kind = kinds.get(parent)
+            if parent_kind == "symlink":
+                refuse(f"entry {name!r} would be written through the symlink {'/'.join(parent)!r}")
+            if parent_kind == "file":
+                refuse(
+                    f"entry {name!r} needs {names[parent]!r} to be a directory, but it is a file"
+                )
+    return plan
+
+
+def _check_declared(infos: list[zipfile.ZipInfo], limit: int) -> None:
+    """Refuse early, before writing, an archive that admits it is too big.
+
+    Only an early exit: sizes in headers can lie, so the limit is enforced on
+    the bytes actually written (``_Writer._count``).
+    """
+    if sum(info.file_size for info in infos if not info.is_dir()) > limit:
+        _refuse_size(limit)
+
+
+def _refuse_size(limit: int) -> NoReturn:
+    refuse(f"archive expands to more than {limit} bytes, the limit")
+
+
+def _check_link(
+    dest: str,
+    parts: tuple[str, ...],
+    target: str,
+    links: dict[tuple[str, ...], str],
+) -> None:
+    """Refuse a link whose target, resolved as the kernel would, leaves ``dest``.
+
+    Resolution follows the archive's other links (and any already in ``dest``)
+    with ``..`` applied after each link is replaced by its target, so
+    ``a/up -> ..`` then ``b -> a/up/..`` is caught although ``a/up/..`` looks
+    harmless on paper.
+    """
+    name = "/".join(parts)
+    reason = target_escapes(target)
+    if reason:
+        refuse(f"symlink {name!r} points to {target!r}, {reason}")
+    stack = list(parts[:-1])
+    pending = deque(target.split("/"))
+    hops = 0
+    while pending:
+        segment = pending.popleft()
+        if segment in ("", "."):
+            continue
+        if segment == "..":
+            if not stack:
+                refuse(f"symlink {name!r} points to {target!r}, outside the workspace")
+            stack.pop()
+            continue
+        stack.append(segment)
+        next_target = links.get(tuple(stack))
+        if next_target is None:
+            on_disk = os.path.join(dest, *stack)
+            if os.path.islink(on_disk):
+                next_target = os.readlink(on_disk)
+        if next_target is None:
+            continue
+        hops += 1
+        if hops > 40:  # the kernel's own limit (ELOOP)
+            refuse(f"symlink {name!r} is part of a symlink loop")
+        if target_escapes(next_target):
+            refuse(f"symlink {name!r} points to {target!r}, outside the workspace")
+        stack.pop()
+        pending.extendleft(reversed(next_target.split("/")))
+
+
+class _Writer:
+    """Creates entries under ``dest``, counting the bytes really written against the limit."""
+
+    def __init__(self, archive: zipfile.ZipFile, dest: str, limit: int) -> None:
+        self.archive = archive
+        self.dest = dest
+        self.limit = limit
+        self.written = 0  # everything counted against the limit, link targets included
+        self.file_bytes = 0
+        self.files = 0
+        self.directories = 0
+        self._dirs: set[tuple[str, ...]] = {()}
+
+    def read_link(self, info: zipfile.ZipInfo) -> str:
+        name = info.orig_filename
+        with self._reading(name), self.archive.open(info) as member:
+            data = member.read(MAX_LINK_TARGET_BYTES + 1)
+        if len(data) > MAX_LINK_TARGET_BYTES:
+            refuse(f"symlink {name!r} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
+        self._count(len(data))
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            refuse(f"symlink {name!r} has a target that is not valid UTF-8")
+
+    def entry(self, info: zipfile.ZipInfo, parts: tuple[str, ...], kind: EntryKind) -> None:
+        name = info.orig_filename
+        with self._creating(name):
+            if kind == "dir":
+                self._directory(parts, name)
+                self.directories += 1
+                return
+            self._directory(parts[:-1], name)
+            path = os.path.join(self.dest, *parts)
+            executable = (info.external_attr >> 16) & 0o111
+            with self._reading(name), self.archive.open(info) as member, _create(path, name) as out:
+                while chunk := member.read(CHUNK_BYTES):
+                    self._count(len(chunk))
+                    out.write(chunk)
+                    self.file_bytes += len(chunk)
+                out.flush()  # before utime, or the final flush would move the mtime
+                os.fchmod(out.fileno(), 0o755 if executable else 0o644)
+                with contextlib.suppress(OverflowError, ValueError, OSError):
+                    mtime = time.mktime((*info.date_time, 0, 0, -1))
+                    os.utime(out.fileno(), (mtime, mtime))
+            self.files += 1
+
+    def symlink(self, info: zipfile.ZipInfo, parts: tuple[str, ...], target: str) -> None:
+        name = info.orig_filename
+        with self._creating(name):
+            self._directory(parts[:-1], name)
+            path = os.path.join(self.dest, *parts)
+            with contextlib.suppress(FileNotFoundError):
+                if stat.S_ISDIR(os.lstat(path).st_mode):
+                    refuse(f"symlink {name!r} would replace the directory of the same name")
+                os.unlink(path)  # something already in dest; the archive wins
+            os.symlink(target, path)
+
+    def _directory(self, parts: tuple[str, ...], name: str) -> None:
+        """Create ``parts`` as real directories, refusing to pass through a symlink or file."""
+        for depth in range(1, len(parts) + 1):
+            sub = parts[:depth]
+            if sub in self._dirs:
+                continue
+            path = os.path.join(self.dest, *sub)
+            try:
+                os.mkdir(path, 0o755)
+            except FileExistsError:
+                mode = os.lstat(path).st_mode
+                if stat.S_ISLNK(mode):
+                    refuse(f"entry {name!r} would be written through the symlink {'/'.join(sub)!r}")
+                if not stat.S_ISDIR(mode):
+                    refuse(
+                        f"entry {name!r} needs {'/'.join(sub)!r} to be a directory, but it is a file"
+                    )
+            self._dirs.add(sub)
+
+    def _count(self, size: int) -> None:
+        self.written += size
+        if self.written > self.limit:
+            _refuse_size(self.limit)
+
+    @contextlib.contextmanager
+    def _reading(self, name: str) -> Iterator[None]:
+        """Report a damaged member (bad CRC, truncated data, lying sizes) as a refusal."""
+        try:
+            yield
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            refuse(f"entry {name!r} is corrupt ({exc})")
+
+    @contextlib.contextmanager
+    def _creating(self, name: str) -> Iterator[None]:
+        """Report a path the archive made impossible (too long, a clash) as a refusal.
+
+        Failures that are not the archive's fault (disk full, permissions) stay OSErrors.
+        """
+        try:
+            yield
+        except (NotADirectoryError, IsADirectoryError, FileExistsError) as exc:
+            refuse(f"entry {name!r} clashes with another entry ({exc.strerror})")
+        except OSError as exc:
+            if exc.errno not in _ARCHIVE_ERRNOS:
+                raise
+            refuse(f"entry {name!r} cannot be created ({exc.strerror})")
+
+
+# Errors that mean the archive asked for an impossible path, not that the disk failed.
+_ARCHIVE_ERRNOS = {errno.ENAMETOOLONG, errno.ELOOP, errno.EILSEQ, errno.EINVAL}
+
+
+@contextlib.contextmanager
+def _create(path: str, name: str) -> Iterator[BinaryIO]:
+    """A new regular file at ``path``; never opened through a symlink or into a hard link."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        mode = os.lstat(path).st_mode
+        if stat.S_ISLNK(mode):
+            refuse(f"entry {name!r} would be written through the symlink {name!r}")
+        if stat.S_ISDIR(mode):
+            refuse(f"entry {name!r} clashes with a directory of the same name")
+        os.unlink(path)  # a file already in dest; the archive wins, in a fresh inode
+        fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        yield out
+
+
+@contextlib.contextmanager
+def _seekable(source: BinaryIO | Path, cap: int) -> Iterator[BinaryIO]:
+    """``source`` as a seekable stream (zipfile reads the end first), spooling a pipe to disk."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as opened:
+            yield opened
+        return
+    seekable = getattr(source, "seekable", None)
+    if seekable is not None and seekable():
+        yield source
+        return
+    with tempfile.TemporaryFile() as spool:
+        copied = 0
+        while chunk := source.read(CHUNK_BYTES):
+            copied += len(chunk)
+            if copied > cap:
+                refuse(f"archive is larger than {cap} bytes, more than its contents may expand to")
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool

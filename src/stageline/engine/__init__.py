@@ -1,0 +1,1 @@
+"""The execution engine: every state change of executions, stages, actions and jobs."""

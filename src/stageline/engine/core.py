@@ -1,0 +1,268 @@
+"""The engine: moves executions through stages and action groups, one transaction per event.
+
+Every operation locks the pipeline (a row lock on PostgreSQL; SQLite serialises
+writers), applies its change, then calls :meth:`Engine._advance`, which steps
+each active execution of that pipeline as far as it can go: entering stages
+whose lock and transitions allow it, starting the next runOrder group, and
+finishing stages and executions. The engine never does an action's work — it
+creates jobs, and agents report back (DESIGN.md §2.3).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from stageline.definitions.model import ActionDecl, PipelineDecl, StageDecl
+from stageline.engine import actions as action_starts
+from stageline.engine.declarations import DeclarationCache
+from stageline.engine.status import ActionStatus, ExecutionStatus, StageStatus
+from stageline.engine.transitions import StateWriter
+from stageline.errors import ApiError, error
+from stageline.services.context import ServiceContext
+from stageline.store import executions as store
+from stageline.store import pipelines as pipeline_store
+from stageline.store.executions import ActionRow, ExecutionRow, StageRow
+
+log = logging.getLogger("stageline.engine")
+
+MAX_STEPS = 10_000
+Listener = Callable[[str], None]
+
+
+@dataclass
+class Step:
+    """What one pass over a pipeline's executions did."""
+
+    released: bool = False
+    progressed: bool = False
+    jobs_created: bool = False
+
+
+class Engine:
+    """Executions of every pipeline; the only writer of their statuses (through StateWriter)."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+        self.declarations = DeclarationCache()
+        # Called after a commit that changed a pipeline's executions (SSE, agents' wake-up).
+        self.listeners: list[Listener] = []
+        self.job_listeners: list[Callable[[], None]] = []
+
+    # --- transactions ---------------------------------------------------------------------
+
+    def transaction(self, pipeline_name: str) -> _Tx:
+        return _Tx(self, pipeline_name)
+
+    def declaration(self, conn: Connection, name: str, version: int) -> tuple[PipelineDecl, dict[str, Any]]:
+        found = self.declarations.get(conn, name, version)
+        if found is None:
+            raise error("PipelineVersionNotFoundException", f"pipeline '{name}' has no version {version}")
+        return found
+
+    def notify(self, pipeline_name: str, jobs_created: bool) -> None:
+        for listener in self.listeners:
+            try:
+                listener(pipeline_name)
+            except Exception:  # a broken listener must not undo a committed change
+                log.exception("execution listener failed")
+        if jobs_created:
+            for wake in self.job_listeners:
+                wake()
+
+    # --- advancing ------------------------------------------------------------------------
+
+    def advance(self, conn: Connection, writer: StateWriter, pipeline_name: str) -> Step:
+        """Step every active execution of the pipeline until none can move."""
+        total = Step()
+        for _ in range(MAX_STEPS):
+            step = Step()
+            for ex in store.active_executions(conn, pipeline_name):
+                self._step(conn, writer, ex, step)
+            total.jobs_created |= step.jobs_created
+            total.progressed |= step.progressed
+            if not step.progressed:
+                return total
+        raise RuntimeError(f"pipeline {pipeline_name} did not settle after {MAX_STEPS} steps")
+
+    def _step(self, conn: Connection, writer: StateWriter, ex: ExecutionRow, step: Step) -> None:
+        ex = store.get_execution(conn, ex.id) or ex  # an earlier step this pass may have changed it
+        if not ExecutionStatus(ex.status).active:
+            return
+        decl, raw = self.declaration(conn, ex.pipeline_name, ex.pipeline_version)
+        if ex.waiting:
+            self._step_waiting(conn, writer, ex, decl, raw, step)
+        else:
+            self._step_in_stage(conn, writer, ex, decl, raw, step)
+
+    def _step_waiting(
+        self, conn: Connection, writer: StateWriter, ex: ExecutionRow, decl: PipelineDecl, raw: dict[str, Any], step: Step
+    ) -> None:
+        index = ex.stage_index or 0
+        if ex.status == ExecutionStatus.STOPPING:
+            writer.execution(ex, ExecutionStatus.STOPPED)
+            step.progressed = True
+            return
+        if not self._may_enter(conn, ex, decl, index):
+            return
+        stage = decl.stages[index]
+        previous = store.get_stage(conn, ex.id, stage.name)
+        row = StageRow(
+            execution_id=ex.id,
+            pipeline_name=ex.pipeline_name,
+            stage_name=stage.name,
+            stage_index=index,
+            status=StageStatus.IN_PROGRESS,
+            attempt=(previous.attempt + 1) if previous else 1,
+            floor=(previous.attempt + 1) if previous else 1,
+            entered_ms=writer.now,
+            updated_ms=writer.now,
+        )
+        ex = writer.execution(ex, waiting=False, waiting_since_ms=None)
+        writer.stage(ex, row, StageStatus.IN_PROGRESS)
+        step.progressed = True
+
+    def _may_enter(self, conn: Connection, ex: ExecutionRow, decl: PipelineDecl, index: int) -> bool:
+        """Transitions enabled, and in SUPERSEDED/QUEUED mode the stage lock is free and it's our turn."""
+        stage = decl.stages[index]
+        transitions = store.transitions_of(conn, ex.pipeline_name)
+        inbound = transitions.get((stage.name, "Inbound"))
+        if inbound is not None and not inbound.enabled:
+            return False
+        if index > 0:
+            outbound = transitions.get((decl.stages[index - 1].name, "Outbound"))
+            if outbound is not None and not outbound.enabled:
+                return False
+        if ex.execution_mode == "PARALLEL":
+            return True
+        others = [o for o in store.active_executions(conn, ex.pipeline_name) if o.id != ex.id and o.stage_index == index]
+        if any(not o.waiting for o in others):
+            return False  # the stage is occupied
+        waiting_before = [o for o in others if o.waiting and o.seq < ex.seq]
+        return not waiting_before  # QUEUED: the oldest waiting goes first
+
+    def _step_in_stage(
+        self, conn: Connection, writer: StateWriter, ex: ExecutionRow, decl: PipelineDecl, raw: dict[str, Any], step: Step
+    ) -> None:
+        index = ex.stage_index or 0
+        stage = decl.stages[index]
+        stage_row = store.get_stage(conn, ex.id, stage.name)
+        assert stage_row is not None, f"execution {ex.id} is in stage {stage.name} without a stage row"
+        latest = self._effective_actions(conn, ex, stage, stage_row)
+        running = [a for a in latest.values() if a.status == ActionStatus.IN_PROGRESS]
+        failed = [a for a in latest.values() if a.status in (ActionStatus.FAILED, ActionStatus.ABANDONED)]
+        if running:
+            return
+        if failed:
+            first = failed[0]
+            summary = first.error_message or f"action '{first.action_name}' failed"
+            if any(a.status == ActionStatus.ABANDONED for a in failed) and ex.status == ExecutionStatus.STOPPING:
+                writer.stage(ex, stage_row, StageStatus.STOPPED)
+                writer.execution(ex, ExecutionStatus.STOPPED)
+            else:
+                writer.stage(ex, stage_row, StageStatus.FAILED)
+                writer.execution(ex, ExecutionStatus.FAILED, status_summary=summary)
+            step.progressed = step.released = True
+            return
+        if ex.status == ExecutionStatus.STOPPING:
+            writer.stage(ex, stage_row, StageStatus.STOPPED)
+            writer.execution(ex, ExecutionStatus.STOPPED)
+            step.progressed = step.released = True
+            return
+        for _order, group in stage.run_order_groups():
+            pending = [a for a in group if _status(latest, a) != ActionStatus.SUCCEEDED]
+            if pending:
+                for action in pending:
+                    started = action_starts.start(conn, writer, self.ctx, ex, decl, raw, stage, action, stage_row)
+                    step.jobs_created |= started.job_created
+                step.progressed = True
+                return
+        writer.stage(ex, stage_row, StageStatus.SUCCEEDED)
+        step.progressed = step.released = True
+        if index + 1 >= len(decl.stages):
+            writer.execution(ex, ExecutionStatus.SUCCEEDED)
+            return
+        ex = writer.execution(ex, stage_index=index + 1, waiting=True, waiting_since_ms=writer.now)
+        self._supersede_waiting(conn, writer, ex, index + 1)
+
+    def _effective_actions(
+        self, conn: Connection, ex: ExecutionRow, stage: StageDecl, stage_row: StageRow
+    ) -> dict[str, ActionRow]:
+        """The latest attempt of each action that still counts for this stage attempt."""
+        rows = [
+            a
+            for a in store.actions_of(conn, ex.id, stage.name)
+            if a.attempt >= stage_row.floor
+            # a failure from before a retry is to be re-run, not counted again
+            and not (a.attempt < stage_row.attempt and a.status in (ActionStatus.FAILED, ActionStatus.ABANDONED))
+        ]
+        return {a.action_name: a for a in sorted(rows, key=lambda a: (a.attempt, a.started_ms))}
+
+    def _supersede_waiting(self, conn: Connection, writer: StateWriter, ex: ExecutionRow, index: int) -> None:
+        """SUPERSEDED mode: of the executions waiting at one stage entrance only the newest stays."""
+        if ex.execution_mode != "SUPERSEDED":
+            return
+        waiting = [o for o in store.active_executions(conn, ex.pipeline_name) if o.waiting and o.stage_index == index]
+        if len(waiting) < 2:
+            return
+        newest = max(waiting, key=lambda o: o.seq)
+        for other in waiting:
+            if other.id != newest.id:
+                writer.execution(
+                    other,
+                    ExecutionStatus.SUPERSEDED,
+                    status_summary=f"superseded by execution {newest.id} at the entrance of stage index {index}",
+                )
+
+
+def _status(latest: dict[str, ActionRow], action: ActionDecl) -> str | None:
+    row = latest.get(action.name)
+    return row.status if row else None
+
+
+class _Tx:
+    """``with engine.transaction(name) as (conn, writer):`` — lock, change, advance, commit, notify."""
+
+    def __init__(self, engine: Engine, pipeline_name: str) -> None:
+        self.engine = engine
+        self.pipeline_name = pipeline_name
+        self.step = Step()
+
+    def __enter__(self) -> tuple[Connection, StateWriter]:
+        self._cm = self.engine.ctx.db.write()
+        self.conn = self._cm.__enter__()
+        try:
+            if pipeline_store.get(self.conn, self.pipeline_name, for_update=True) is None:
+                raise error(
+                    "PipelineNotFoundException",
+                    f"Pipeline with name '{self.pipeline_name}' does not exist in account "
+                    f"'{self.engine.ctx.account_id}'",
+                )
+        except BaseException as exc:
+            self._cm.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self.writer = StateWriter(self.conn, self.engine.ctx, self.engine.ctx.clock.now_ms())
+        return self.conn, self.writer
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            try:
+                self.step = self.engine.advance(self.conn, self.writer, self.pipeline_name)
+            except BaseException as inner:
+                self._cm.__exit__(type(inner), inner, inner.__traceback__)
+                raise
+        self._cm.__exit__(exc_type, exc, tb)
+        if exc_type is None:
+            self.engine.notify(self.pipeline_name, self.step.jobs_created or self.writer.jobs_created)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+__all__ = ["ApiError", "Engine", "new_id"]

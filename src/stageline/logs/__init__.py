@@ -1,0 +1,26 @@
+"""Action logs: every line an action prints, with its time, readable while it runs."""
+
+from stageline.logs.files import FileLogStore, FileLogWriter
+from stageline.logs.model import (
+    DEFAULT_MAX_BYTES,
+    InvalidLogIdError,
+    LogLine,
+    LogNotFoundError,
+    LogPage,
+    LogStore,
+    LogWriter,
+    validate_log_id,
+)
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "FileLogStore",
+    "FileLogWriter",
+    "InvalidLogIdError",
+    "LogLine",
+    "LogNotFoundError",
+    "LogPage",
+    "LogStore",
+    "LogWriter",
+    "validate_log_id",
+]

@@ -1,0 +1,299 @@
+"""The log store on a local directory: ``<root>/<log id>.log`` plus ``<log id>.done`` at close.
+
+Writing is buffered, because a build that prints a million lines must not pay
+a system call per line; a store-wide flusher thread writes out every open
+log's pending lines every ``flush_interval_s / 2`` so readers see output
+within the interval even when a build prints one line and then goes quiet.
+A log is capped (50 MiB by default): past the cap one marker line is stored
+and the rest is counted and dropped, so a runaway ``yes`` cannot fill the
+disk. Offsets are byte positions in the file, always at a line boundary, so a
+reader following a long log seeks instead of rescanning it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from stageline.clock import SystemClock
+from stageline.logs import records
+from stageline.logs.model import (
+    DEFAULT_MAX_BYTES,
+    MAX_PAGE_LINES,
+    TRUNCATION_MARKER,
+    LogLine,
+    LogNotFoundError,
+    LogPage,
+    validate_log_id,
+)
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_FLUSH_INTERVAL_S = 0.1
+DEFAULT_FLUSH_LINES = 4096
+_FLUSH_BYTES = 256 * 1024
+_READ_CHUNK = 256 * 1024
+
+
+class FileLogWriter:
+    """Appends lines to one log file; thread-safe. Use through ``FileLogStore.writer``."""
+
+    def __init__(
+        self,
+        path: Path,
+        done_path: Path,
+        *,
+        clock: Callable[[], int],
+        max_bytes: int,
+        secrets: Iterable[str],
+        flush_lines: int,
+        on_close: Callable[[FileLogWriter], None],
+    ) -> None:
+        self._file = open(path, "xb")  # noqa: SIM115 - lives until close(); "x": one writer per id
+        self._done_path = done_path
+        self._clock = clock
+        self._max_bytes = max_bytes
+        masker = records.SecretMasker(secrets)
+        self._mask = masker.mask if masker else None
+        self._flush_lines = flush_lines
+        self._on_close = on_close
+        self._lock = threading.Lock()
+        self._buffer: list[bytes] = []
+        self._buffered_bytes = 0
+        self._number = 0
+        self._stored_bytes = 0
+        self._truncated = False
+        self._dropped = 0
+        self._closed = False
+
+    @property
+    def dropped_lines(self) -> int:
+        """Lines discarded because the log reached its cap."""
+        return self._dropped
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def write(self, line: str) -> None:
+        # Masking and escaping outside the lock: other threads keep writing meanwhile.
+        if self._mask is not None:
+            line = self._mask(line)
+        line = records.escape(line)
+        with self._lock:
+            if self._closed:
+                raise ValueError("write to a closed log writer")
+            if self._truncated:
+                self._dropped += 1
+                return
+            ts = self._clock()
+            record = records.encode(self._number + 1, ts, line)
+            size = len(record)
+            if self._stored_bytes + size > self._max_bytes:
+                self._truncated = True
+                self._dropped += 1
+                marker = TRUNCATION_MARKER.format(limit=self._max_bytes)
+                record = records.encode(self._number + 1, ts, records.escape(marker))
+                size = len(record)
+            self._number += 1
+            self._stored_bytes += size
+            self._buffer.append(record)
+            self._buffered_bytes += size
+            if self._buffered_bytes >= _FLUSH_BYTES or len(self._buffer) >= self._flush_lines:
+                self._flush_locked()
+
+    def flush(self) -> None:
+        with self._lock:
+            if not self._closed:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._buffer:
+            self._file.write(b"".join(self._buffer))
+            self._buffer.clear()
+            self._buffered_bytes = 0
+        self._file.flush()
+
+    def close(self) -> None:
+        """Flush, close, and mark the log complete. Idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._flush_locked()
+            finally:
+                self._file.close()
+                # The marker comes after the data: a reader that sees it has seen everything.
+                self._done_path.touch()
+        self._on_close(self)
+
+    def __enter__(self) -> FileLogWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class FileLogStore:
+    """Action logs as files under ``root``; see the module docstring for the format."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Callable[[], int] | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        flush_lines: int = DEFAULT_FLUSH_LINES,
+    ) -> None:
+        if max_bytes < 1024:
+            raise ValueError("max_bytes must be at least 1024")
+        self.root = Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._clock = clock or SystemClock().now_ms
+        self._max_bytes = max_bytes
+        self._flush_interval_s = flush_interval_s
+        self._flush_lines = max(1, flush_lines)
+        self._lock = threading.Lock()
+        self._writers: set[FileLogWriter] = set()
+        self._flusher: threading.Thread | None = None
+
+    def _paths(self, log_id: str) -> tuple[Path, Path]:
+        validate_log_id(log_id)
+        return self.root / f"{log_id}.log", self.root / f"{log_id}.done"
+
+    def writer(self, log_id: str, *, secrets: Iterable[str] = ()) -> FileLogWriter:
+        """Start the log ``log_id``; FileExistsError if it was ever started before."""
+        path, done = self._paths(log_id)
+        writer = FileLogWriter(
+            path,
+            done,
+            clock=self._clock,
+            max_bytes=self._max_bytes,
+            secrets=secrets,
+            flush_lines=self._flush_lines,
+            on_close=self._forget,
+        )
+        with self._lock:
+            self._writers.add(writer)
+            if self._flusher is None:
+                self._flusher = threading.Thread(
+                    target=self._flush_loop, name="stageline-log-flusher", daemon=True
+                )
+                self._flusher.start()
+        return writer
+
+    def _forget(self, writer: FileLogWriter) -> None:
+        with self._lock:
+            self._writers.discard(writer)
+
+    def _flush_loop(self) -> None:
+        """Flush every open writer each half interval; end when none is left open."""
+        while True:
+            time.sleep(self._flush_interval_s / 2)
+            with self._lock:
+                writers = list(self._writers)
+                if not writers:
+                    self._flusher = None
+                    return
+            for writer in writers:
+                try:
+                    writer.flush()
+                except Exception:  # a full disk must not kill the flusher for every other log
+                    _log.exception("flushing a log failed")
+
+    def exists(self, log_id: str) -> bool:
+        return self._paths(log_id)[0].exists()
+
+    def read(self, log_id: str, *, offset: int = 0, limit: int = 1000) -> LogPage:
+        """Up to ``limit`` lines from byte ``offset`` (0, or a ``next_offset`` from a page)."""
+        path, done_path = self._paths(log_id)
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"offset must be a byte offset >= 0, got {offset!r}")
+        if not 1 <= limit <= MAX_PAGE_LINES:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_LINES}, got {limit}")
+        done = done_path.exists()  # before reading: if it is there, the file is final
+        try:
+            f = open(path, "rb")  # noqa: SIM115 - closed below
+        except FileNotFoundError:
+            raise LogNotFoundError(log_id) from None
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            if offset > size:
+                raise ValueError(f"offset {offset} is past the end of log {log_id!r} ({size})")
+            if offset:
+                f.seek(offset - 1)
+                if f.read(1) != b"\n":
+                    raise ValueError(f"offset {offset} is not at a line boundary")
+            lines: list[LogLine] = []
+            position = offset
+            pending = b""
+            while len(lines) < limit:
+                chunk = f.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                data = pending + chunk
+                last = data.rfind(b"\n")
+                if last < 0:  # one record longer than a chunk, or a writer mid-flush
+                    pending = data
+                    continue
+                whole = data[:last].split(b"\n")
+                wanted = whole[: limit - len(lines)]
+                for record in wanted:
+                    lines.append(_parse(record, lines))
+                used = last + 1 if len(wanted) == len(whole) else sum(len(r) + 1 for r in wanted)
+                position += used
+                pending = data[used:]
+                if len(wanted) < len(whole):
+                    break
+            end_of_file = position == os.fstat(f.fileno()).st_size
+        return LogPage(lines=lines, next_offset=position, complete=done and end_of_file)
+
+    def follow(
+        self,
+        log_id: str,
+        offset: int = 0,
+        *,
+        poll_s: float = 0.1,
+        stop: threading.Event | None = None,
+    ) -> Iterator[LogLine]:
+        """Yield lines from ``offset`` as they are written, until the log is complete.
+
+        Waits for a log that has not started yet. Ends early when ``stop`` is set.
+        """
+        validate_log_id(log_id)
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            try:
+                page = self.read(log_id, offset=offset, limit=MAX_PAGE_LINES)
+            except LogNotFoundError:
+                page = None
+            if page is not None:
+                yield from page.lines
+                offset = page.next_offset
+                if page.complete:
+                    return
+                if page.lines:
+                    continue
+            stop.wait(poll_s)
+
+    def close(self) -> None:
+        """Close every writer still open (at shutdown)."""
+        with self._lock:
+            writers = list(self._writers)
+        for writer in writers:
+            writer.close()
+
+
+def _parse(record: bytes, previous: list[LogLine]) -> LogLine:
+    parsed = records.decode(record)
+    if parsed is None:  # not written by us: keep it readable rather than fail the page
+        number = previous[-1].number + 1 if previous else 0
+        return LogLine(0, record.decode("utf-8", "replace"), number)
+    number, ts, text = parsed
+    return LogLine(ts, text, number)

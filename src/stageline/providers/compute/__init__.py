@@ -1,0 +1,1 @@
+"""Compute action providers: commands run on the agent's machine."""
