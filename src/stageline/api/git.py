@@ -22,6 +22,7 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from stageline.errors import ApiError
 from stageline.repos import RepositoryService
 from stageline.repos.errors import InvalidRepositoryName
 from stageline.repos.model import diff_refs
@@ -276,7 +277,11 @@ class CgiExchange:
                 self.stderr.decode(errors="replace").strip(),
             )
         elif before is not None and not self.disconnected:
-            after = await run_in_threadpool(self.repos.refs, self.name)
+            try:
+                after = await run_in_threadpool(self.repos.refs, self.name)
+            except ApiError as exc:  # deleted while the push ran: nobody left to tell
+                log.warning("after a push to %s: %s", self.name, exc.message)
+                return
             updates = diff_refs(before, after)
             if updates:
                 await run_in_threadpool(self.repos.on_push, self.name, updates)

@@ -12,9 +12,9 @@ build that ran someone's code, so extraction refuses (DESIGN.md §2.6):
 * device files, FIFOs, sockets; encrypted entries; compression methods other
   than stored and deflated (zipfile cannot bound the output of bzip2/lzma reads).
 
-The work happens in three passes: check every header, check every symlink
-target, then write files and directories in chunks and create the symlinks
-last, so no file is ever written through a link. Nothing is ever written
+The work happens in three passes: check every header (:mod:`.plan`), check
+every symlink target, then write files and directories in chunks and create
+the symlinks last, so no file is ever written through a link. Nothing is ever written
 outside ``dest``; after a refusal ``dest`` may hold partial files, and the
 caller discards it.
 """
@@ -30,21 +30,17 @@ import tempfile
 import time
 import zipfile
 import zlib
-from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, NoReturn
+from typing import BinaryIO
 
+from stageline.artifacts.plan import Node, check_links, make_plan, refuse_size
 from stageline.artifacts.rules import (
     MAX_LINK_TARGET_BYTES,
-    EntryKind,
     UnsafeArchiveError,
     check_end_record,
-    entry_kind,
     refuse,
-    safe_parts,
-    target_escapes,
 )
 
 __all__ = ["ExtractSummary", "UnsafeArchiveError", "extract_zip"]
@@ -63,14 +59,6 @@ class ExtractSummary:
     bytes: int
 
 
-@dataclass
-class _Plan:
-    """The archive's entries, checked, in the order they will be created."""
-
-    entries: list[tuple[zipfile.ZipInfo, tuple[str, ...], EntryKind]] = field(default_factory=list)
-    links: dict[tuple[str, ...], zipfile.ZipInfo] = field(default_factory=dict)
-
-
 def extract_zip(
     source: BinaryIO | Path,
     dest: Path,
@@ -87,6 +75,8 @@ def extract_zip(
     """
     dest_dir = os.path.abspath(dest)
     os.makedirs(dest_dir, exist_ok=True)
+    with os.scandir(dest_dir) as scan:
+        occupied = next(scan, None) is not None
     # Headers cost ~100 bytes per entry plus names; deflate may grow data by 0.1%.
     spool_cap = max_total_bytes + max_total_bytes // 100 + max_files * 1024 + CHUNK_BYTES
     with _seekable(source, spool_cap) as fp:
@@ -96,130 +86,21 @@ def extract_zip(
         except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, struct.error) as exc:
             refuse(f"the artifact is not a readable zip archive ({exc})")
         with archive:
-            plan = _plan(archive.infolist(), max_files, max_total_bytes)
+            plan = make_plan(archive.infolist(), max_files, max_total_bytes)
             writer = _Writer(archive, dest_dir, max_total_bytes)
-            targets = {parts: writer.read_link(info) for parts, info in plan.links.items()}
-            for parts, target in targets.items():
-                _check_link(dest_dir, parts, target, targets)
-            for info, parts, kind in plan.entries:
-                writer.entry(info, parts, kind)
-            for parts, target in targets.items():
-                writer.symlink(plan.links[parts], parts, target)
+            for link in plan.links:
+                link.target = writer.read_link(link)
+            check_links(plan, dest_dir if occupied else None)
+            for node in plan.entries:
+                writer.entry(node)
+            for link in plan.links:
+                writer.symlink(link)
     return ExtractSummary(
         files=writer.files,
         directories=writer.directories,
-        symlinks=len(targets),
+        symlinks=len(plan.links),
         bytes=writer.file_bytes,
     )
-
-
-def _plan(infos: list[zipfile.ZipInfo], max_files: int, max_total_bytes: int) -> _Plan:
-    """Check every header before anything is written; refuse the archive on the first problem."""
-    if len(infos) > max_files:
-        refuse(f"archive has {len(infos)} entries, more than {max_files}, the limit")
-    plan = _Plan()
-    kinds: dict[tuple[str, ...], EntryKind] = {}
-    names: dict[tuple[str, ...], str] = {}
-    for info in infos:
-        name = info.orig_filename  # before zipfile cuts the name at a NUL
-        parts = safe_parts(name)
-        kind = entry_kind(info, name)
-        if kind != "dir":
-            if not parts:
-                refuse(f"entry {name!r} has no file name")
-            if info.flag_bits & 0x1:
-                refuse(f"entry {name!r} is encrypted")
-            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-                refuse(
-                    f"entry {name!r} uses compression method {info.compress_type}; only "
-                    "stored and deflated entries can be extracted with bounded memory"
-                )
-        if not parts:
-            continue  # "./": the workspace itself
-        earlier = kinds.get(parts)
-        if earlier == kind == "dir":
-            continue  # a directory listed twice is harmless
-        if earlier is not None:
-            refuse(f"entry {name!r} appears more than once in the archive ({names[parts]!r})")
-        kinds[parts], names[parts] = kind, name
-        if kind == "symlink":
-            if info.file_size > MAX_LINK_TARGET_BYTES:
-                refuse(f"symlink {name!r} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
-            plan.links[parts] = info
-        else:
-            plan.entries.append((info, parts, kind))
-    _check_declared(infos, max_total_bytes)
-    for parts, name in names.items():  # order-independent: a parent may come after its child
-        for depth in range(1, len(parts)):
-            parent = parts[:depth]
-            parent_kind = kinds.get(parent)
-            if parent_kind == "symlink":
-                refuse(f"entry {name!r} would be written through the symlink {'/'.join(parent)!r}")
-            if parent_kind == "file":
-                refuse(
-                    f"entry {name!r} needs {names[parent]!r} to be a directory, but it is a file"
-                )
-    return plan
-
-
-def _check_declared(infos: list[zipfile.ZipInfo], limit: int) -> None:
-    """Refuse early, before writing, an archive that admits it is too big.
-
-    Only an early exit: sizes in headers can lie, so the limit is enforced on
-    the bytes actually written (``_Writer._count``).
-    """
-    if sum(info.file_size for info in infos if not info.is_dir()) > limit:
-        _refuse_size(limit)
-
-
-def _refuse_size(limit: int) -> NoReturn:
-    refuse(f"archive expands to more than {limit} bytes, the limit")
-
-
-def _check_link(
-    dest: str,
-    parts: tuple[str, ...],
-    target: str,
-    links: dict[tuple[str, ...], str],
-) -> None:
-    """Refuse a link whose target, resolved as the kernel would, leaves ``dest``.
-
-    Resolution follows the archive's other links (and any already in ``dest``)
-    with ``..`` applied after each link is replaced by its target, so
-    ``a/up -> ..`` then ``b -> a/up/..`` is caught although ``a/up/..`` looks
-    harmless on paper.
-    """
-    name = "/".join(parts)
-    reason = target_escapes(target)
-    if reason:
-        refuse(f"symlink {name!r} points to {target!r}, {reason}")
-    stack = list(parts[:-1])
-    pending = deque(target.split("/"))
-    hops = 0
-    while pending:
-        segment = pending.popleft()
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if not stack:
-                refuse(f"symlink {name!r} points to {target!r}, outside the workspace")
-            stack.pop()
-            continue
-        stack.append(segment)
-        next_target = links.get(tuple(stack))
-        if next_target is None:
-            on_disk = os.path.join(dest, *stack)
-            if os.path.islink(on_disk):
-                next_target = os.readlink(on_disk)
-        if next_target is None:
-            continue
-        hops += 1
-        if hops > 40:  # the kernel's own limit (ELOOP)
-            refuse(f"symlink {name!r} is part of a symlink loop")
-        if target_escapes(next_target):
-            refuse(f"symlink {name!r} points to {target!r}, outside the workspace")
-        stack.pop()
-        pending.extendleft(reversed(next_target.split("/")))
 
 
 class _Writer:
@@ -235,9 +116,10 @@ class _Writer:
         self.directories = 0
         self._dirs: set[tuple[str, ...]] = {()}
 
-    def read_link(self, info: zipfile.ZipInfo) -> str:
-        name = info.orig_filename
-        with self._reading(name), self.archive.open(info) as member:
+    def read_link(self, link: Node) -> str:
+        name = link.name
+        assert link.info is not None
+        with self._reading(name), self.archive.open(link.info) as member:
             data = member.read(MAX_LINK_TARGET_BYTES + 1)
         if len(data) > MAX_LINK_TARGET_BYTES:
             refuse(f"symlink {name!r} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
@@ -247,10 +129,11 @@ class _Writer:
         except UnicodeDecodeError:
             refuse(f"symlink {name!r} has a target that is not valid UTF-8")
 
-    def entry(self, info: zipfile.ZipInfo, parts: tuple[str, ...], kind: EntryKind) -> None:
-        name = info.orig_filename
+    def entry(self, node: Node) -> None:
+        name, parts, info = node.name, node.parts, node.info
+        assert info is not None
         with self._creating(name):
-            if kind == "dir":
+            if node.kind == "dir":
                 self._directory(parts, name)
                 self.directories += 1
                 return
@@ -269,8 +152,8 @@ class _Writer:
                     os.utime(out.fileno(), (mtime, mtime))
             self.files += 1
 
-    def symlink(self, info: zipfile.ZipInfo, parts: tuple[str, ...], target: str) -> None:
-        name = info.orig_filename
+    def symlink(self, link: Node) -> None:
+        name, parts, target = link.name, link.parts, link.target
         with self._creating(name):
             self._directory(parts[:-1], name)
             path = os.path.join(self.dest, *parts)
@@ -282,10 +165,13 @@ class _Writer:
 
     def _directory(self, parts: tuple[str, ...], name: str) -> None:
         """Create ``parts`` as real directories, refusing to pass through a symlink or file."""
-        for depth in range(1, len(parts) + 1):
+        if parts in self._dirs:
+            return
+        known = len(parts) - 1
+        while parts[:known] not in self._dirs:
+            known -= 1
+        for depth in range(known + 1, len(parts) + 1):
             sub = parts[:depth]
-            if sub in self._dirs:
-                continue
             path = os.path.join(self.dest, *sub)
             try:
                 os.mkdir(path, 0o755)
@@ -302,7 +188,7 @@ class _Writer:
     def _count(self, size: int) -> None:
         self.written += size
         if self.written > self.limit:
-            _refuse_size(self.limit)
+            refuse_size(self.limit)
 
     @contextlib.contextmanager
     def _reading(self, name: str) -> Iterator[None]:

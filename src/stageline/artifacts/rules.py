@@ -17,6 +17,8 @@ from typing import BinaryIO, Literal, NoReturn
 
 EntryKind = Literal["file", "dir", "symlink"]
 
+#: Linux's PATH_MAX: a longer entry name cannot be created, and deep names cost CPU.
+MAX_PATH_BYTES = 4096
 #: Longer than any PATH_MAX; a longer "target" is not a link a build made.
 MAX_LINK_TARGET_BYTES = 4096
 
@@ -54,6 +56,8 @@ def safe_parts(name: str) -> tuple[str, ...]:
     """
     if "\0" in name:
         refuse(f"entry {name!r} contains a NUL character")
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_PATH_BYTES:
+        refuse(f"entry {name[:60]!r}... has a path longer than {MAX_PATH_BYTES} bytes")
     if "\\" in name:
         refuse(f"entry {name!r} contains a backslash, which Windows tools read as a path separator")
     if any(ord(char) < 32 or ord(char) == 127 for char in name):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from stageline.artifacts import UnsafeArchiveError, extract_zip
-from stageline.artifacts import extraction as extraction_module
+from stageline.artifacts import plan as plan_module
 
 MB = 1024 * 1024
 FILE = stat.S_IFREG | 0o644
@@ -181,7 +181,7 @@ def test_bytes_are_counted_while_streaming_not_taken_from_headers(
     workspace: Path, outer: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Even with the header precheck out of the way, writing stops at the limit."""
-    monkeypatch.setattr(extraction_module, "_check_declared", lambda infos, limit: None)
+    monkeypatch.setattr(plan_module, "_check_declared", lambda infos, limit: None)
     archive = _zip([("a", bytes(6 * MB), FILE), ("b", bytes(6 * MB), FILE)])
     _refused(
         archive,
@@ -343,3 +343,43 @@ def test_stored_entries_are_read_in_chunks(tmp_path: Path, guarded: type) -> Non
     with path.open("rb") as raw:
         summary = extract_zip(guarded(raw), tmp_path / "ws", max_total_bytes=64 * MB)
     assert summary.bytes == 48 * MB
+
+
+def test_overlong_names_are_refused(workspace: Path, outer: Path) -> None:
+    name = "a/" * 2100 + "x"
+    with pytest.raises(
+        UnsafeArchiveError, match=r"has a path longer than 4096 bytes; the artifact"
+    ):
+        extract_zip(io.BytesIO(_zip([(name, "x", FILE)])), workspace, max_total_bytes=MB)
+
+
+def test_link_chains_too_long_to_check_are_refused(workspace: Path, outer: Path) -> None:
+    deep = "x/" * 2000
+    archive = _zip([("l1", deep, LINK), ("l2", "l1/" + deep, LINK), ("l3", "l2/" + deep, LINK)])
+    _refused(
+        archive,
+        workspace,
+        outer,
+        "symlink 'l3' takes more than 4096 steps to resolve; the artifact is refused",
+    )
+
+
+def test_archive_wins_over_files_already_in_the_workspace(tmp_path: Path) -> None:
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / "a.txt").write_text("old")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("untouched")
+    (workspace / "hard.txt").hardlink_to(outside)
+    archive = _zip(
+        [
+            ("a.txt", "new", FILE),
+            ("hard.txt", "new", FILE),
+            ("d/", "", stat.S_IFDIR | 0o755),
+            ("./d/", "", stat.S_IFDIR | 0o755),
+        ]
+    )
+    summary = extract_zip(io.BytesIO(archive), workspace, max_total_bytes=MB)
+    assert (workspace / "a.txt").read_text() == "new"
+    assert outside.read_text() == "untouched"  # a hard link is replaced, not written through
+    assert summary.directories == 1

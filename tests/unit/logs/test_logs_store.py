@@ -14,6 +14,8 @@ from stageline.logs import (
     InvalidLogIdError,
     LogLine,
     LogNotFoundError,
+    LogStore,
+    LogWriter,
 )
 
 
@@ -44,6 +46,15 @@ def read_all(store: FileLogStore, log_id: str, limit: int = 1000) -> list[LogLin
         if not page.lines:
             return lines
         offset = page.next_offset
+
+
+def test_file_store_fits_the_protocols(tmp_path: Path) -> None:
+    # Checked by mypy: the file store is usable wherever a LogStore is expected.
+    store: LogStore = FileLogStore(tmp_path)
+    writer: LogWriter = store.writer("typed")
+    writer.write("x")
+    writer.close()
+    assert writer.dropped_lines == 0
 
 
 def test_lines_come_back_numbered_with_their_times(store: FileLogStore) -> None:
