@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.support.declarations import codecommit, codebuild, pipeline
+from tests.support.declarations import codebuild, codecommit, pipeline
 from tests.support.server import ServerProcess
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.support.declarations import pipeline
 from tests.support.server import start_server
 

@@ -24,9 +24,10 @@ class ResponseRecorder:
         if http_response.status_code == 200 and model.output_shape is not None:
             for v in shapes.violations_of(model.output_shape, payload):
                 self.violations.append(f"{model.name}: {v.render()}")
-        elif http_response.status_code >= 400:
-            if set(payload) - {"__type", "message"} or "__type" not in payload:
-                self.violations.append(f"{model.name}: malformed error body {payload}")
+        elif http_response.status_code >= 400 and (
+            set(payload) - {"__type", "message"} or "__type" not in payload
+        ):
+            self.violations.append(f"{model.name}: malformed error body {payload}")
 
     def _after_error(self, **_kw: Any) -> None:  # connection errors: nothing to check
         return None

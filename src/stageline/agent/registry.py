@@ -46,7 +46,7 @@ class ProviderRegistry:
     def get(self, key: ActionTypeKey) -> ActionProvider | None:
         return self._providers.get(key)
 
-    def keys(self) -> list[ActionTypeKey]:
+    def types(self) -> list[ActionTypeKey]:
         return list(self._providers)
 
     @classmethod

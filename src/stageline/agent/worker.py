@@ -121,7 +121,7 @@ class Agent:
 
     def _claim_round(self) -> bool:
         claimed_any = False
-        for key in self.registry.keys():
+        for key in self.registry.types():
             while self._slots.acquire(blocking=False):
                 jobs = self.backend.claim(key, worker=self.name, limit=1)
                 if not jobs:

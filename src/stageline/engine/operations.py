@@ -13,7 +13,13 @@ from sqlalchemy import Connection
 from stageline.definitions.model import PipelineDecl
 from stageline.engine import actions as action_starts
 from stageline.engine.core import Engine, new_id
-from stageline.engine.status import ActionStatus, ExecutionStatus, JobStatus, StageStatus, TriggerType
+from stageline.engine.status import (
+    ActionStatus,
+    ExecutionStatus,
+    JobStatus,
+    StageStatus,
+    TriggerType,
+)
 from stageline.engine.transitions import StateWriter
 from stageline.errors import error
 from stageline.store import executions as store
@@ -283,7 +289,7 @@ class Operations:
             ex = store.get_execution(conn, job.execution_id)
             if action is None or ex is None or action.status != ActionStatus.IN_PROGRESS:
                 return False
-            details = {
+            details: dict[str, Any] = {
                 k: v
                 for k, v in {
                     "summary": summary,

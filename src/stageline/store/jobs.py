@@ -103,7 +103,7 @@ def claim(
     )
     if regions is not None:
         named = [r for r in regions if r]
-        condition = jobs.c.region.in_(named) if named else None
+        condition: Any = jobs.c.region.in_(named) if named else None
         if None in regions:
             condition = jobs.c.region.is_(None) if condition is None else (condition | jobs.c.region.is_(None))
         if condition is not None:
