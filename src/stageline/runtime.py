@@ -123,6 +123,7 @@ def build_runtime(
             data_dir=data_dir,
         )
         engine.job_listeners.append(agent.wake)
+        engine.listeners.append(lambda _name: agent.poke())
         runtime.agent = agent
 
     def first_execution(conn: Connection, row: pipeline_store.PipelineRow, _stored: dict[str, Any]) -> None:

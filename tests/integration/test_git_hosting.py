@@ -25,6 +25,7 @@ import pytest
 import uvicorn
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
+from tests.support.git import GitClient
 from tests.support.server import ServerProcess
 
 from stageline.api.app import build_services, create_app
@@ -33,40 +34,6 @@ from stageline.config import Settings
 from stageline.repos import RefUpdate
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
-
-
-class GitClient:
-    """The user's git, in a clean environment rooted in a temp dir."""
-
-    def __init__(self, home: Path) -> None:
-        home.mkdir(parents=True, exist_ok=True)
-        self.home = home
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_TERMINAL_PROMPT": "0",
-            "LC_ALL": "C",
-        }
-
-    def run(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            ["git", *args], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=120
-        )
-
-    def ok(self, *args: str, cwd: Path | None = None) -> str:
-        result = self.run(*args, cwd=cwd)
-        assert result.returncode == 0, f"git {' '.join(args)}:\n{result.stderr}"
-        return result.stdout.strip()
-
-    def commit(self, cwd: Path, message: str) -> str:
-        self.ok("add", "-A", cwd=cwd)
-        self.ok(
-            "-c", "user.name=Grace Hopper", "-c", "user.email=grace@example.com",
-            "commit", "--quiet", "--allow-empty", "-m", message, cwd=cwd,
-        )  # fmt: skip
-        return self.ok("rev-parse", "HEAD", cwd=cwd)
 
 
 @pytest.fixture(scope="module")

@@ -66,6 +66,9 @@ class LocalBackend:
     def heartbeat(self, job_id: str) -> str:
         return self.jobs.heartbeat(job_id)
 
+    def status(self, job_id: str) -> str:
+        return self.jobs.get(job_id).status
+
     def finish(self, job_id: str, result: JobResult) -> None:
         finish(self.operations, job_id, result)
 

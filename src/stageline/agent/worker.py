@@ -49,6 +49,8 @@ class JobBackend(Protocol):
 
     def heartbeat(self, job_id: str) -> str: ...
 
+    def status(self, job_id: str) -> str: ...
+
     def finish(self, job_id: str, result: JobResult) -> None: ...
 
     def log_writer(self, action_execution_id: str, secrets: list[str]) -> Any: ...
@@ -83,6 +85,7 @@ class Agent:
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self._thread: threading.Thread | None = None
         self._running: dict[str, threading.Event] = {}
+        self._pokes: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -94,6 +97,12 @@ class Agent:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def poke(self) -> None:
+        """Something changed at the server: running jobs re-read their status now (abandon)."""
+        with self._lock:
+            for event in self._pokes.values():
+                event.set()
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -154,8 +163,11 @@ class Agent:
             self._running[job.id] = cancel
         workspace = Path(tempfile.mkdtemp(prefix=f"job-{job.id[:8]}-", dir=self.work_root))
         stop_heartbeat = threading.Event()
+        poke = threading.Event()
+        with self._lock:
+            self._pokes[job.id] = poke
         beat = threading.Thread(
-            target=self._heartbeat, args=(job.id, cancel, stop_heartbeat), name=f"hb-{job.id[:8]}", daemon=True
+            target=self._heartbeat, args=(job.id, cancel, stop_heartbeat, poke), name=f"hb-{job.id[:8]}", daemon=True
         )
         beat.start()
         data, extra = job.data["job"], job.data.get("stageline", {})
@@ -166,6 +178,7 @@ class Agent:
             result = self._execute(job, provider, workspace, writer, cancel)
         finally:
             stop_heartbeat.set()
+            poke.set()
             beat.join(timeout=5)
             try:
                 writer.close()
@@ -174,6 +187,7 @@ class Agent:
             shutil.rmtree(workspace, ignore_errors=True)
             with self._lock:
                 self._running.pop(job.id, None)
+                self._pokes.pop(job.id, None)
         if cancel.is_set() and not result.succeeded and self._stop.is_set():
             return  # shutting down: leave the job to lease expiry so another agent re-runs it
         self.backend.finish(job.id, result)
@@ -246,10 +260,19 @@ class Agent:
                 return JobResult.failed(f"could not store output artifact '{art['name']}': {exc}")
         return result
 
-    def _heartbeat(self, job_id: str, cancel: threading.Event, stop: threading.Event) -> None:
-        while not stop.wait(self.heartbeat_s):
+    def _heartbeat(self, job_id: str, cancel: threading.Event, stop: threading.Event, poke: threading.Event) -> None:
+        next_beat = time.monotonic() + self.heartbeat_s
+        while not stop.is_set():
+            poke.wait(max(0.0, next_beat - time.monotonic()))
+            if stop.is_set():
+                return
             try:
-                status = self.backend.heartbeat(job_id)
+                if poke.is_set():
+                    poke.clear()
+                    status = self.backend.status(job_id)
+                else:
+                    status = self.backend.heartbeat(job_id)
+                    next_beat = time.monotonic() + self.heartbeat_s
             except Exception:
                 log.warning("heartbeat for job %s failed", job_id, exc_info=True)
                 continue

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from stageline.artifacts.plan import Node, check_links, make_plan, refuse_size
+from stageline.artifacts.plan import Entry, check_links, make_plan, refuse_size
 from stageline.artifacts.rules import (
     MAX_LINK_TARGET_BYTES,
+    MAX_TOTAL_LINK_TARGET_BYTES,
     UnsafeArchiveError,
     check_end_record,
     refuse,
@@ -69,9 +70,11 @@ def extract_zip(
     """Extract the zip ``source`` into ``dest`` (created if missing), refusing anything unsafe.
 
     Raises :class:`UnsafeArchiveError` whose message names the entry and why it
-    is refused. Executable bits are kept (files become 0755 or 0644); setuid,
-    setgid and sticky bits never are. A non-seekable stream is first spooled to
-    a temporary file, capped near the size such an archive could have.
+    is refused. ``max_files`` bounds the entries and also everything created,
+    directories implied by deep paths included. Executable bits are kept
+    (files become 0755 or 0644); setuid, setgid and sticky bits never are. A
+    non-seekable stream is first spooled to a temporary file, capped near the
+    size such an archive could have.
     """
     dest_dir = os.path.abspath(dest)
     os.makedirs(dest_dir, exist_ok=True)
@@ -87,12 +90,12 @@ def extract_zip(
             refuse(f"the artifact is not a readable zip archive ({exc})")
         with archive:
             plan = make_plan(archive.infolist(), max_files, max_total_bytes)
-            writer = _Writer(archive, dest_dir, max_total_bytes)
+            writer = _Writer(archive, dest_dir, max_total_bytes, max_files)
             for link in plan.links:
                 link.target = writer.read_link(link)
             check_links(plan, dest_dir if occupied else None)
-            for node in plan.entries:
-                writer.entry(node)
+            for entry in plan.entries:
+                writer.entry(entry)
             for link in plan.links:
                 writer.symlink(link)
     return ExtractSummary(
@@ -104,41 +107,48 @@ def extract_zip(
 
 
 class _Writer:
-    """Creates entries under ``dest``, counting the bytes really written against the limit."""
+    """Creates entries under ``dest``, counting bytes really written and paths created."""
 
-    def __init__(self, archive: zipfile.ZipFile, dest: str, limit: int) -> None:
+    def __init__(self, archive: zipfile.ZipFile, dest: str, limit: int, max_paths: int) -> None:
         self.archive = archive
         self.dest = dest
         self.limit = limit
+        self.max_paths = max_paths
         self.written = 0  # everything counted against the limit, link targets included
+        self.link_bytes = 0
         self.file_bytes = 0
         self.files = 0
-        self.directories = 0
-        self._dirs: set[tuple[str, ...]] = {()}
+        self.directories = 0  # explicit directory entries
+        self.created = 0  # files, links and directories (implied ones too)
+        self._dirs: set[str] = {""}
 
-    def read_link(self, link: Node) -> str:
+    def read_link(self, link: Entry) -> str:
         name = link.name
-        assert link.info is not None
         with self._reading(name), self.archive.open(link.info) as member:
             data = member.read(MAX_LINK_TARGET_BYTES + 1)
         if len(data) > MAX_LINK_TARGET_BYTES:
             refuse(f"symlink {name!r} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
         self._count(len(data))
+        self.link_bytes += len(data)
+        if self.link_bytes > MAX_TOTAL_LINK_TARGET_BYTES:
+            refuse(
+                f"archive's symlink targets add up to more than {MAX_TOTAL_LINK_TARGET_BYTES} bytes"
+            )
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             refuse(f"symlink {name!r} has a target that is not valid UTF-8")
 
-    def entry(self, node: Node) -> None:
-        name, parts, info = node.name, node.parts, node.info
-        assert info is not None
+    def entry(self, entry: Entry) -> None:
+        name, info = entry.name, entry.info
         with self._creating(name):
-            if node.kind == "dir":
-                self._directory(parts, name)
+            if entry.kind == "dir":
+                self._directory(entry.path, name)
                 self.directories += 1
                 return
-            self._directory(parts[:-1], name)
-            path = os.path.join(self.dest, *parts)
+            self._directory(entry.path.rpartition("/")[0], name)
+            self._created()
+            path = os.path.join(self.dest, entry.path)
             executable = (info.external_attr >> 16) & 0o111
             with self._reading(name), self.archive.open(info) as member, _create(path, name) as out:
                 while chunk := member.read(CHUNK_BYTES):
@@ -152,38 +162,47 @@ class _Writer:
                     os.utime(out.fileno(), (mtime, mtime))
             self.files += 1
 
-    def symlink(self, link: Node) -> None:
-        name, parts, target = link.name, link.parts, link.target
+    def symlink(self, link: Entry) -> None:
+        name = link.name
         with self._creating(name):
-            self._directory(parts[:-1], name)
-            path = os.path.join(self.dest, *parts)
+            self._directory(link.path.rpartition("/")[0], name)
+            self._created()
+            path = os.path.join(self.dest, link.path)
             with contextlib.suppress(FileNotFoundError):
                 if stat.S_ISDIR(os.lstat(path).st_mode):
                     refuse(f"symlink {name!r} would replace the directory of the same name")
                 os.unlink(path)  # something already in dest; the archive wins
-            os.symlink(target, path)
+            os.symlink(link.target, path)
 
-    def _directory(self, parts: tuple[str, ...], name: str) -> None:
-        """Create ``parts`` as real directories, refusing to pass through a symlink or file."""
-        if parts in self._dirs:
+    def _directory(self, rel: str, name: str) -> None:
+        """Create ``rel`` and its parents as real directories, never through a symlink or file."""
+        if rel in self._dirs:
             return
-        known = len(parts) - 1
-        while parts[:known] not in self._dirs:
-            known -= 1
-        for depth in range(known + 1, len(parts) + 1):
-            sub = parts[:depth]
-            path = os.path.join(self.dest, *sub)
+        known = rel
+        while known not in self._dirs:
+            known = known.rpartition("/")[0]
+        todo = rel[len(known) :].lstrip("/").split("/")
+        for segment in todo:
+            known = f"{known}/{segment}" if known else segment
+            path = os.path.join(self.dest, known)
             try:
                 os.mkdir(path, 0o755)
+                self._created()
             except FileExistsError:
                 mode = os.lstat(path).st_mode
                 if stat.S_ISLNK(mode):
-                    refuse(f"entry {name!r} would be written through the symlink {'/'.join(sub)!r}")
+                    refuse(f"entry {name!r} would be written through the symlink {known!r}")
                 if not stat.S_ISDIR(mode):
-                    refuse(
-                        f"entry {name!r} needs {'/'.join(sub)!r} to be a directory, but it is a file"
-                    )
-            self._dirs.add(sub)
+                    refuse(f"entry {name!r} needs {known!r} to be a directory, but it is a file")
+            self._dirs.add(known)
+
+    def _created(self) -> None:
+        self.created += 1
+        if self.created > self.max_paths:
+            refuse(
+                f"archive would create more than {self.max_paths} files, directories and "
+                "symlinks, the limit"
+            )
 
     def _count(self, size: int) -> None:
         self.written += size

@@ -1,23 +1,27 @@
-"""The checked plan of an archive: every entry placed in a tree before anything is written.
+"""The checked plan of an archive: every header judged before anything is written.
 
-Placing entries in a tree (one node per path, sharing parents) finds, in time
-linear in the archive's size and whatever the entry order, the clashes a
-hostile archive uses: a file under a symlink, a file standing where a
-directory is needed, the same path twice. The same tree then resolves each
-symlink target the way the kernel would, through the archive's other links,
-to refuse any that lead out of the workspace.
+Clashes a hostile archive relies on (a file under a symlink, a file where a
+directory is needed, one path twice) are found by sorting the entries' paths
+with '/' as the lowest character: every path is then directly followed by
+its duplicates and descendants, so comparing neighbours finds them all
+whatever the order in the archive, in memory no bigger than the names.
+
+Symlink targets are then resolved the way the kernel would, through the
+archive's other links (and any already in the workspace), to refuse any that
+lead outside. Work is bounded by caps on target sizes and resolution length,
+so a crafted archive cannot make the check itself the attack.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
-from collections import deque
 from dataclasses import dataclass, field
 from typing import NoReturn
 
 from stageline.artifacts.rules import (
     MAX_LINK_TARGET_BYTES,
+    MAX_PATH_BYTES,
     EntryKind,
     entry_kind,
     refuse,
@@ -27,54 +31,64 @@ from stageline.artifacts.rules import (
 
 #: Links followed while resolving one path, the kernel's own limit (ELOOP).
 MAX_LINK_HOPS = 40
-#: Path segments walked while resolving one link: no real link needs more, and
-#: the cap keeps a crafted chain of long targets from costing minutes of CPU.
-MAX_LINK_STEPS = 4096
 
 
-class Node:
-    """One path of the archive: an entry, or a directory implied by entries inside it."""
+@dataclass(eq=False)
+class Entry:
+    """One checked entry; ``path`` is normalized ('/'-joined, no '.', '..' or empty parts)."""
 
-    __slots__ = ("children", "info", "inside", "kind", "name", "parts", "target")
-
-    def __init__(self) -> None:
-        self.children: dict[str, Node] = {}
-        self.kind: EntryKind | None = None  # None: only implied by entries below it
-        self.name = ""  # the entry's name as the archive spells it
-        self.inside = ""  # the first entry found below this path
-        self.info: zipfile.ZipInfo | None = None
-        self.parts: tuple[str, ...] = ()
-        self.target = ""  # for a symlink, once read
+    info: zipfile.ZipInfo
+    name: str  # as the archive spells it, for messages
+    path: str
+    kind: EntryKind
+    target: str = ""  # for a symlink, once read
 
 
 @dataclass
 class Plan:
-    """Files and directories to create in archive order, and the symlinks to create last."""
+    """Files and directories to create, parents first, and the symlinks to create last."""
 
-    root: Node = field(default_factory=Node)
-    entries: list[Node] = field(default_factory=list)
-    links: list[Node] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    links: list[Entry] = field(default_factory=list)
 
 
 def make_plan(infos: list[zipfile.ZipInfo], max_files: int, max_total_bytes: int) -> Plan:
     """Check every header; refuse the archive on the first problem, before any write."""
     if len(infos) > max_files:
         refuse(f"archive has {len(infos)} entries, more than {max_files}, the limit")
-    plan = Plan()
+    found: list[tuple[str, Entry]] = []
     for info in infos:
         name = info.orig_filename  # before zipfile cuts the name at a NUL
         parts = safe_parts(name)
         kind = entry_kind(info, name)
         if kind != "dir":
             _check_content(info, name, parts, kind)
-        if not parts:
-            continue  # "./": the workspace itself
-        node = _place(plan.root, parts, kind, name)
-        if node is None:
-            continue  # a directory listed twice is harmless
-        node.info, node.parts = info, parts
-        (plan.links if kind == "symlink" else plan.entries).append(node)
+        if parts:  # no parts: "./", the workspace itself
+            path = "/".join(parts)
+            found.append((path.replace("/", "\0"), Entry(info, name, path, kind)))
     _check_declared(infos, max_total_bytes)
+    found.sort(key=lambda item: item[0])  # stable: duplicates keep archive order
+    plan = Plan()
+    previous_key, previous = "", None
+    for key, entry in found:
+        if previous is not None and key == previous_key:
+            if entry.kind == previous.kind == "dir":
+                continue  # a directory listed twice is harmless
+            refuse(
+                f"entry {entry.name!r} appears more than once in the archive ({previous.name!r})"
+            )
+        if previous is not None and key.startswith(previous_key + "\0"):
+            if previous.kind == "symlink":
+                refuse(
+                    f"entry {entry.name!r} would be written through the symlink {previous.name!r}"
+                )
+            if previous.kind == "file":
+                refuse(
+                    f"entry {entry.name!r} needs {previous.name!r} to be a directory, "
+                    "but it is a file"
+                )
+        (plan.links if entry.kind == "symlink" else plan.entries).append(entry)
+        previous_key, previous = key, entry
     return plan
 
 
@@ -92,35 +106,6 @@ def _check_content(info: zipfile.ZipInfo, name: str, parts: tuple[str, ...], kin
         refuse(f"symlink {name!r} has a target longer than {MAX_LINK_TARGET_BYTES} bytes")
 
 
-def _place(root: Node, parts: tuple[str, ...], kind: EntryKind, name: str) -> Node | None:
-    """Put an entry in the tree, refusing it under a symlink or a file, or at a taken path."""
-    node = root
-    for segment in parts[:-1]:
-        child = node.children.get(segment)
-        if child is None:
-            child = node.children[segment] = Node()
-        elif child.kind == "symlink":
-            refuse(f"entry {name!r} would be written through the symlink {child.name!r}")
-        elif child.kind == "file":
-            refuse(f"entry {name!r} needs {child.name!r} to be a directory, but it is a file")
-        child.inside = child.inside or name
-        node = child
-    leaf = node.children.get(parts[-1])
-    if leaf is None:
-        leaf = node.children[parts[-1]] = Node()
-    elif leaf.kind is None:  # so far only implied, by entries inside it
-        if kind == "symlink":
-            refuse(f"entry {leaf.inside!r} would be written through the symlink {name!r}")
-        if kind == "file":
-            refuse(f"entry {leaf.inside!r} needs {name!r} to be a directory, but it is a file")
-    elif leaf.kind == kind == "dir":
-        return None
-    else:
-        refuse(f"entry {name!r} appears more than once in the archive ({leaf.name!r})")
-    leaf.kind, leaf.name = kind, name
-    return leaf
-
-
 def _check_declared(infos: list[zipfile.ZipInfo], limit: int) -> None:
     """Refuse early, before writing, an archive that admits it is too big.
 
@@ -135,60 +120,75 @@ def refuse_size(limit: int) -> NoReturn:
     refuse(f"archive expands to more than {limit} bytes, the limit")
 
 
-def check_links(plan: Plan, dest: str | None) -> None:
-    """Refuse any symlink (with its target read) that resolves outside the workspace.
+def check_links(plan: Plan, occupied_dest: str | None) -> None:
+    """Refuse any symlink (targets already read) that resolves outside the workspace.
 
-    ``dest`` is given when the workspace already held something, so links
-    found there take part in resolution too.
+    ``occupied_dest`` is the workspace when it already held something: links
+    found there take part in resolution, as they would on disk.
     """
+    targets: dict[str, str] = {}
+    if occupied_dest is not None:
+        targets.update(_links_on_disk(occupied_dest))
+    names = {link.path: link.name for link in plan.links}
+    targets.update((link.path, link.target) for link in plan.links)
+    resolver = _Resolver(targets, names)
     for link in plan.links:
-        _resolve(plan.root, link, dest)
+        resolver.resolve(link.path, hops=0)
 
 
-def _resolve(root: Node, link: Node, dest: str | None) -> None:
-    """Follow ``link`` as the kernel would: each link met is replaced by its target, then ``..``.
+class _Resolver:
+    """Resolves links as the kernel does: a link met is replaced by its target, then ``..``.
 
     So ``a/up -> ..`` and ``b -> a/up/..`` is caught although ``a/up/..`` looks
-    harmless on paper: ``a/up`` is the workspace, and its ``..`` the parent.
+    harmless on paper: ``a/up`` is the workspace, and its ``..`` the parent. No
+    entry lies under a link (the plan refused those), so every path walked is a
+    real directory path and a link's result can be remembered and reused.
     """
-    name, target = link.name, link.target
-    reason = target_escapes(target)
-    if reason:
-        refuse(f"symlink {name!r} points to {target!r}, {reason}")
-    stack: list[tuple[str, Node | None]] = []
-    node = root
-    for segment in link.parts[:-1]:
-        node = node.children[segment]
-        stack.append((segment, node))
-    pending = deque(target.split("/"))
-    hops = steps = 0
-    while pending:
-        steps += 1
-        if steps > MAX_LINK_STEPS:
-            refuse(f"symlink {name!r} takes more than {MAX_LINK_STEPS} steps to resolve")
-        segment = pending.popleft()
-        if segment in ("", "."):
-            continue
-        if segment == "..":
-            if not stack:
-                refuse(f"symlink {name!r} points to {target!r}, outside the workspace")
-            stack.pop()
-            continue
-        parent = stack[-1][1] if stack else root
-        child = parent.children.get(segment) if parent is not None else None
-        next_target: str | None = None
-        if child is not None and child.kind == "symlink":
-            next_target = child.target
-        elif child is None and dest is not None:
-            on_disk = os.path.join(dest, *(s for s, _ in stack), segment)
-            if os.path.islink(on_disk):
-                next_target = os.readlink(on_disk)
-        if next_target is None:
-            stack.append((segment, child))
-            continue
-        hops += 1
-        if hops > MAX_LINK_HOPS:
+
+    def __init__(self, targets: dict[str, str], names: dict[str, str]) -> None:
+        self.targets = targets
+        self.names = names
+        self.resolved: dict[str, str] = {}
+        self.active: set[str] = set()
+
+    def resolve(self, path: str, hops: int) -> str:
+        """Where the link at ``path`` leads, as a workspace-relative path ('' is the workspace)."""
+        done = self.resolved.get(path)
+        if done is not None:
+            return done
+        name = self.names.get(path, path)
+        if path in self.active or hops > MAX_LINK_HOPS:
             refuse(f"symlink {name!r} is part of a symlink loop")
-        if target_escapes(next_target):
-            refuse(f"symlink {name!r} points to {target!r}, outside the workspace")
-        pending.extendleft(reversed(next_target.split("/")))
+        target = self.targets[path]
+        reason = target_escapes(target)
+        if reason:
+            refuse(f"symlink {name!r} points to {target!r}, {reason}")
+        self.active.add(path)
+        current = path.rpartition("/")[0]
+        for segment in target.split("/"):
+            if segment in ("", "."):
+                continue
+            if segment == "..":
+                if not current:
+                    refuse(f"symlink {name!r} points to {target!r}, outside the workspace")
+                current = current.rpartition("/")[0]
+                continue
+            current = f"{current}/{segment}" if current else segment
+            if current in self.targets:
+                current = self.resolve(current, hops + 1)
+            if len(current) > MAX_PATH_BYTES:
+                refuse(f"symlink {name!r} resolves to a path longer than {MAX_PATH_BYTES} bytes")
+        self.active.discard(path)
+        self.resolved[path] = current
+        return current
+
+
+def _links_on_disk(dest: str) -> dict[str, str]:
+    """Symlinks already in the workspace, by workspace-relative path."""
+    found: dict[str, str] = {}
+    for directory, dirnames, filenames in os.walk(dest):
+        for entry in dirnames + filenames:
+            full = os.path.join(directory, entry)
+            if os.path.islink(full):
+                found[os.path.relpath(full, dest).replace(os.sep, "/")] = os.readlink(full)
+    return found

@@ -21,6 +21,9 @@ EntryKind = Literal["file", "dir", "symlink"]
 MAX_PATH_BYTES = 4096
 #: Longer than any PATH_MAX; a longer "target" is not a link a build made.
 MAX_LINK_TARGET_BYTES = 4096
+#: All link targets of one archive together (node_modules/.bin links are ~40
+#: bytes each); they are held in memory while every link is checked.
+MAX_TOTAL_LINK_TARGET_BYTES = 16 * 1024 * 1024
 
 # Central-directory bytes allowed per permitted entry (a record is 46 bytes plus
 # name, extra and comment). zipfile reads the whole directory into memory, so

@@ -353,14 +353,40 @@ def test_overlong_names_are_refused(workspace: Path, outer: Path) -> None:
         extract_zip(io.BytesIO(_zip([(name, "x", FILE)])), workspace, max_total_bytes=MB)
 
 
-def test_link_chains_too_long_to_check_are_refused(workspace: Path, outer: Path) -> None:
+def test_link_chains_resolving_too_deep_are_refused(workspace: Path, outer: Path) -> None:
     deep = "x/" * 2000
-    archive = _zip([("l1", deep, LINK), ("l2", "l1/" + deep, LINK), ("l3", "l2/" + deep, LINK)])
+    archive = _zip([("l1", deep, LINK), ("l2", "l1/" + deep, LINK)])
     _refused(
         archive,
         workspace,
         outer,
-        "symlink 'l3' takes more than 4096 steps to resolve; the artifact is refused",
+        "symlink 'l2' resolves to a path longer than 4096 bytes; the artifact is refused",
+    )
+
+
+def test_deep_paths_count_their_directories_against_the_limit(workspace: Path, outer: Path) -> None:
+    archive = _zip([("a/" * 20 + "x", "x", FILE)])
+    _refused(
+        archive,
+        workspace,
+        outer,
+        "archive would create more than 10 files, directories and symlinks, the limit; "
+        "the artifact is refused",
+        max_files=10,
+    )
+
+
+def test_links_already_in_the_workspace_take_part_in_resolution(
+    workspace: Path, outer: Path
+) -> None:
+    (workspace / "sub").mkdir(parents=True)
+    (workspace / "sub" / "up").symlink_to("..")  # the workspace itself: harmless alone
+    archive = _zip([("b", "sub/up/..", LINK)])
+    _refused(
+        archive,
+        workspace,
+        outer,
+        "symlink 'b' points to 'sub/up/..', outside the workspace; the artifact is refused",
     )
 
 
