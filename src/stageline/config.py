@@ -29,6 +29,8 @@ class Settings:
     account_id: str = DEFAULT_ACCOUNT_ID
     auth_enabled: bool = False
     max_request_bytes: int = MAX_REQUEST_BYTES
+    # Largest input artifact an action unpacks (DESIGN.md §5: S3 sources up to 5 GB).
+    max_artifact_bytes: int = 5 * 1024**3
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

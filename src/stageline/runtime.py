@@ -95,6 +95,7 @@ def build_runtime(
     agent_concurrency: int = 4,
     with_agent: bool = True,
     scheduler_interval_s: float = 0.25,
+    max_artifact_bytes: int | None = None,
 ) -> Runtime:
     engine = Engine(ctx)
     operations = Operations(engine)
@@ -121,6 +122,7 @@ def build_runtime(
             concurrency=agent_concurrency,
             name=f"{runtime.worker_prefix}{uuid.uuid4().hex[:12]}",
             data_dir=data_dir,
+            **({"max_input_bytes": max_artifact_bytes} if max_artifact_bytes else {}),
         )
         engine.job_listeners.append(agent.wake)
         engine.listeners.append(lambda _name: agent.poke())

@@ -71,8 +71,10 @@ class Agent:
         name: str | None = None,
         heartbeat_s: float = 10.0,
         data_dir: Path | None = None,
+        max_input_bytes: int = MAX_INPUT_BYTES,
     ) -> None:
         self.backend = backend
+        self.max_input_bytes = max_input_bytes
         self.registry = registry
         self.work_root = work_root
         self.concurrency = concurrency
@@ -204,7 +206,7 @@ class Agent:
                 target = workspace / "src" / art["name"]
                 target.mkdir(parents=True)
                 with _open_artifact(store, art) as stream:
-                    extract_zip(stream, target, max_total_bytes=MAX_INPUT_BYTES)
+                    extract_zip(stream, target, max_total_bytes=self.max_input_bytes)
                 inputs[art["name"]] = target
         except UnsafeArchiveError as exc:
             return JobResult.failed(f"input artifact refused: {exc}")

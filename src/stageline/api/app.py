@@ -57,6 +57,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         pipelines,
         provider_services={"repos": repos},
         with_agent=settings.extra.get("agent", "on") != "off",
+        max_artifact_bytes=settings.max_artifact_bytes,
     )
     return Services(
         ctx=ctx,

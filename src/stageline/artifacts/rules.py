@@ -19,6 +19,9 @@ EntryKind = Literal["file", "dir", "symlink"]
 
 #: Linux's PATH_MAX: a longer entry name cannot be created, and deep names cost CPU.
 MAX_PATH_BYTES = 4096
+#: Deeper than any real tree; a deeper one would also defeat the recursive
+#: shutil.rmtree that cleans the workspace up (RecursionError near 1,000).
+MAX_PATH_DEPTH = 256
 #: Longer than any PATH_MAX; a longer "target" is not a link a build made.
 MAX_LINK_TARGET_BYTES = 4096
 #: All link targets of one archive together (node_modules/.bin links are ~40
@@ -33,6 +36,7 @@ _EOCD = b"PK\x05\x06"
 _EOCD64_LOCATOR = b"PK\x06\x07"
 _EOCD64 = b"PK\x06\x06"
 _DRIVE = re.compile(r"[A-Za-z]:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SPECIAL = {
     stat.S_IFCHR: "a character device",
     stat.S_IFBLK: "a block device",
@@ -63,7 +67,7 @@ def safe_parts(name: str) -> tuple[str, ...]:
         refuse(f"entry {name[:60]!r}... has a path longer than {MAX_PATH_BYTES} bytes")
     if "\\" in name:
         refuse(f"entry {name!r} contains a backslash, which Windows tools read as a path separator")
-    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+    if _CONTROL.search(name):
         refuse(f"entry {name!r} contains a control character")
     if name.startswith("/"):
         refuse(f"entry {name!r} has an absolute path and would be written outside the workspace")
@@ -71,8 +75,17 @@ def safe_parts(name: str) -> tuple[str, ...]:
         refuse(
             f"entry {name!r} starts with a drive letter and would be written outside the workspace"
         )
+    segments = name[:-1].split("/") if name.endswith("/") else name.split("/")
+    if "" in segments or "." in segments or ".." in segments:
+        segments = _normalize(name, segments)
+    if len(segments) > MAX_PATH_DEPTH:
+        refuse(f"entry {name[:60]!r}... is nested more than {MAX_PATH_DEPTH} levels deep")
+    return tuple(segments)
+
+
+def _normalize(name: str, segments: list[str]) -> list[str]:
     parts: list[str] = []
-    for segment in name.split("/"):
+    for segment in segments:
         if segment in ("", "."):
             continue
         if segment == "..":
@@ -81,7 +94,7 @@ def safe_parts(name: str) -> tuple[str, ...]:
             parts.pop()
             continue
         parts.append(segment)
-    return tuple(parts)
+    return parts
 
 
 def entry_kind(info: zipfile.ZipInfo, name: str) -> EntryKind:

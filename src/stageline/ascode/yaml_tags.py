@@ -10,14 +10,16 @@ differences from ``yaml.safe_load``:
   not a ``datetime.date``;
 * a key given twice in one mapping is an error (CloudFormation refuses the
   template; a silent "last one wins" would hide a mistake);
-* input is hostile: before constructing objects the loader counts the nodes
-  the document would have with every alias expanded, and refuses past
-  :data:`MAX_EXPANDED_NODES` (the "billion laughs" attack) or on an alias
-  that contains itself.
+* input is hostile: nesting deeper than :data:`MAX_NESTING` is refused while
+  scanning, and before constructing objects the loader counts the nodes the
+  document would have with every alias expanded, refusing past
+  :data:`MAX_EXPANDED_NODES` (the "billion laughs" attack) or an alias that
+  contains itself.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -27,11 +29,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import Resolver
-from yaml.scanner import Scanner
+from yaml.scanner import Scanner, ScannerError
 
 from stageline.ascode.model import DefinitionError
 
 MAX_EXPANDED_NODES = 1_000_000
+MAX_NESTING = 100
+_FAST_MAX_BRACKETS = 500
+_FAST_MAX_INDICATORS = 5_000
+_BLOCK_INDICATOR = re.compile(r"[-?](?=[ \t\r\n])")
 
 #: Short-form tags and the long-form key each stands for.
 SHORT_TAGS: dict[str, str] = {
@@ -106,8 +112,32 @@ _CfnResolver.yaml_implicit_resolvers = {
 }
 
 
-class CfnYamlLoader(Reader, Scanner, Parser, Composer, _CfnConstructor, _CfnResolver):
-    """The pure-Python loader: ``SafeLoader`` plus CloudFormation's tags (see module docstring)."""
+class _GuardedScanner(Reader, Scanner):
+    """PyYAML's scanner, refusing nesting deeper than :data:`MAX_NESTING`.
+
+    Both YAML scanners keep state per open flow collection and revisit all of
+    it for every token, so ``[[[[...`` a million deep takes hours, and the
+    composers recurse per level; the depth is capped while scanning, before
+    either can happen.
+    """
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_NESTING:
+            raise ScannerError(
+                None, None, f"nested more than {MAX_NESTING} levels deep", self.get_mark()
+            )
+        super().fetch_flow_collection_start(TokenClass)
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_NESTING:
+            raise ScannerError(
+                None, None, f"nested more than {MAX_NESTING} levels deep", self.get_mark()
+            )
+        return super().add_indent(column)
+
+
+class CfnYamlLoader(_GuardedScanner, Parser, Composer, _CfnConstructor, _CfnResolver):
+    """``SafeLoader`` plus CloudFormation's tags and the guards in the module docstring."""
 
     def __init__(self, stream: str) -> None:
         Reader.__init__(self, stream)
@@ -121,18 +151,35 @@ class CfnYamlLoader(Reader, Scanner, Parser, Composer, _CfnConstructor, _CfnReso
 try:
     from yaml._yaml import CParser
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    _FastLoader: type[Any] = CfnYamlLoader
+    _CLoader: type[Any] | None = None
 else:
 
     class _CfnCLoader(CParser, _CfnConstructor, _CfnResolver):
-        """The same loader on libyaml's parser, several times faster on big templates."""
+        """The same loader on libyaml's parser, for documents that cannot nest deeply."""
 
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             _CfnConstructor.__init__(self)
             _CfnResolver.__init__(self)
 
-    _FastLoader = _CfnCLoader
+    _CLoader = _CfnCLoader
+
+
+def _loader_for(text: str) -> type[Any]:
+    """libyaml (several times faster) when the text cannot nest deeply, else the guarded one.
+
+    libyaml cannot be stopped mid-scan. Nesting comes from flow brackets,
+    block indicators ("- ", "? ") or indentation, and indentation alone costs
+    the square of the depth in characters, so counting the first two bounds
+    the depth (and libyaml's per-token work) from above.
+    """
+    if _CLoader is None:
+        return CfnYamlLoader
+    brackets = text.count("[") + text.count("{")
+    indicators = len(_BLOCK_INDICATOR.findall(text))
+    if brackets <= _FAST_MAX_BRACKETS and indicators <= _FAST_MAX_INDICATORS:
+        return _CLoader
+    return CfnYamlLoader
 
 
 # Constructors take ``Any`` for the loader: the stubs only admit PyYAML's own loader classes.
@@ -222,7 +269,7 @@ def parse_yaml(text: str) -> tuple[Any, str | None]:
     Aliases are fine in create-pipeline YAML (the AWS CLI reads them) but
     CloudFormation refuses them, so the caller decides once it knows the form.
     """
-    loader = _FastLoader(text)
+    loader = _loader_for(text)(text)
     try:
         return loader.get_single_data(), loader.alias_note
     except yaml.MarkedYAMLError as exc:

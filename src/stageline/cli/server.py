@@ -61,6 +61,14 @@ from stageline.config import (
     help="12-digit account id written into ARNs and events.",
 )
 @click.option(
+    "--max-artifact-bytes",
+    type=int,
+    default=5 * 1024**3,
+    show_default=True,
+    envvar="STAGELINE_MAX_ARTIFACT_BYTES",
+    help="Largest size an input artifact may expand to when an action unpacks it.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -73,6 +81,7 @@ def server(
     database_url: str | None,
     region: str,
     account_id: str,
+    max_artifact_bytes: int,
     log_level: str,
 ) -> None:
     """Run the stageline service (CodePipeline API at POST /, health at /health)."""
@@ -89,6 +98,7 @@ def server(
         port=port,
         region=region,
         account_id=account_id,
+        max_artifact_bytes=max_artifact_bytes,
     )
     try:
         settings.check()

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from stageline.artifacts.store import make_key
 from stageline.definitions.catalog import ActionTypeKey
 from stageline.definitions.model import ActionDecl, PipelineDecl, StageDecl
 from stageline.engine.status import ActionStatus, JobStatus
@@ -28,11 +29,6 @@ DEFAULT_TIMEOUT_MINUTES = 60
 class Started:
     row: ActionRow
     job_created: bool
-
-
-def artifact_key(pipeline_name: str, artifact_name: str) -> str:
-    """An S3-style object key as AWS makes them: truncated names and a random id."""
-    return f"{pipeline_name[:20]}/{artifact_name[:20]}/{secrets.token_urlsafe(9)}"
 
 
 def produced_state(conn: Connection, ex: ExecutionRow) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
@@ -132,7 +128,7 @@ def start(
         return Started(row, job_created=False)
     raw_outputs = {o["name"]: o for o in raw_action.get("outputArtifacts", [])}
     outputs = [
-        {"name": name, "s3location": {"bucket": bucket, "key": artifact_key(ex.pipeline_name, name)}}
+        {"name": name, "s3location": {"bucket": bucket, "key": make_key(ex.pipeline_name, name)}}
         for name in action.output_artifacts
     ]
     spec = catalog_service.load(conn).get(action.type)

@@ -409,3 +409,12 @@ def test_archive_wins_over_files_already_in_the_workspace(tmp_path: Path) -> Non
     assert (workspace / "a.txt").read_text() == "new"
     assert outside.read_text() == "untouched"  # a hard link is replaced, not written through
     assert summary.directories == 1
+
+
+def test_absurdly_deep_paths_are_refused(workspace: Path, outer: Path) -> None:
+    with pytest.raises(
+        UnsafeArchiveError, match=r"is nested more than 256 levels deep; the artifact"
+    ):
+        extract_zip(
+            io.BytesIO(_zip([("a/" * 300 + "x", "x", FILE)])), workspace, max_total_bytes=MB
+        )

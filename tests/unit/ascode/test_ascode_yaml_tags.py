@@ -1,9 +1,16 @@
 """The CloudFormation YAML loader: short-form tags, CloudFormation's scalars, hostile input."""
 
 import pytest
+import yaml
 
 from stageline.ascode import DefinitionError
-from stageline.ascode.yaml_tags import MAX_EXPANDED_NODES, SHORT_TAGS, load_yaml
+from stageline.ascode.yaml_tags import (
+    MAX_EXPANDED_NODES,
+    MAX_NESTING,
+    SHORT_TAGS,
+    CfnYamlLoader,
+    load_yaml,
+)
 
 
 @pytest.mark.parametrize(
@@ -115,3 +122,36 @@ def test_recursive_alias_is_refused() -> None:
 def test_python_tags_are_not_constructed() -> None:
     with pytest.raises(DefinitionError, match="unknown tag"):
         load_yaml("a: !!python/object/apply:os.system ['true']\n")
+
+
+def test_deep_flow_nesting_is_refused_quickly() -> None:
+    depth = 200_000
+    with pytest.raises(DefinitionError, match=f"nested more than {MAX_NESTING} levels deep"):
+        load_yaml("a: " + "[" * depth + "]" * depth)
+
+
+def test_deep_block_nesting_is_refused() -> None:
+    with pytest.raises(DefinitionError, match="nested"):
+        load_yaml("- " * 100_000 + "x\n")
+
+
+SAMPLE = """\
+Parameters:
+  Env: {Type: String, Default: prod}
+Resources:
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      RoleArn: !GetAtt Role.Arn
+      Name: !Sub '${AWS::StackName}-${Env}'
+      Stages:
+        - Name: Source
+          Actions: [{Name: S, Configuration: {Poll: false, When: 2024-01-01, N: 0x10}}]
+"""
+
+
+def test_python_and_libyaml_loaders_read_alike() -> None:
+    pure = yaml.load(SAMPLE, Loader=CfnYamlLoader)
+    assert load_yaml(SAMPLE) == pure
+    action = pure["Resources"]["Pipeline"]["Properties"]["Stages"][0]["Actions"][0]
+    assert action["Configuration"] == {"Poll": False, "When": "2024-01-01", "N": 16}
