@@ -23,7 +23,7 @@ $(VENV)/.test-installed: pyproject.toml $(BIN)/stageline
 install-test: $(VENV)/.test-installed
 
 run: install
-	$(BIN)/stageline server --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR)
+	$(BIN)/stageline server --host $(HOST) --port $(PORT) --data-dir $(DATA_DIR) --example
 
 test: install-test
 	scripts/test

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+
 from tests.support.declarations import ROLE, approval, codebuild, codecommit, pipeline
 from tests.support.server import ServerProcess
 from tests.support.wire import ResponseRecorder

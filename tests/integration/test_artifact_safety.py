@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.support.git import GitClient
 from tests.support.pipelines import Watcher, commands, declaration, source, wait_until
 from tests.support.server import ServerProcess, start_server

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.support.declarations import codebuild, codecommit, pipeline
 from tests.support.server import ServerProcess
 

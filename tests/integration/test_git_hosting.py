@@ -25,13 +25,13 @@ import pytest
 import uvicorn
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
-from tests.support.git import GitClient
-from tests.support.server import ServerProcess
 
 from stageline.api.app import build_services, create_app
 from stageline.cli import main
 from stageline.config import Settings
 from stageline.repos import RefUpdate
+from tests.support.git import GitClient
+from tests.support.server import ServerProcess
 
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 

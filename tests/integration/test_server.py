@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from tests.support.declarations import pipeline
 from tests.support.server import start_server
 

@@ -14,6 +14,7 @@ from starlette.routing import Route
 from stageline import __version__
 from stageline.api import codecommit, codepipeline, executions
 from stageline.api.git import RememberBaseUrl, git_routes
+from stageline.api.logs import log_routes
 from stageline.api.protocol import Dispatcher
 from stageline.arns import Arns
 from stageline.clock import Clock, SystemClock
@@ -90,6 +91,10 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         services.runtime.start()
+        if settings.example:
+            from stageline.example import seed
+
+            seed(services, settings.data_dir)
         try:
             yield
         finally:
@@ -102,6 +107,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/", root, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             *git_routes(services.repos),
+            *log_routes(services.runtime.logs),
         ],
         lifespan=lifespan,
     )

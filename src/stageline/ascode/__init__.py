@@ -10,8 +10,12 @@ stand in for something only AWS knows.
 Modules: :mod:`~stageline.ascode.loader` (forms and parsing),
 :mod:`~stageline.ascode.yaml_tags` (the CloudFormation YAML loader),
 :mod:`~stageline.ascode.intrinsics` and :mod:`~stageline.ascode.functions`
-(intrinsic functions), :mod:`~stageline.ascode.cfn` (resource → declaration),
-:mod:`~stageline.ascode.shapes` (checking against botocore's model).
+(intrinsic functions), :mod:`~stageline.ascode.parameters` and
+:mod:`~stageline.ascode.stack` (parameters and pseudo parameters),
+:mod:`~stageline.ascode.synthetic` (stand-ins for what only AWS knows),
+:mod:`~stageline.ascode.cfn` (resource → declaration),
+:mod:`~stageline.ascode.shapes` (checking against botocore's model),
+:mod:`~stageline.ascode.model` (the result, the error, template paths).
 """
 
 from stageline.ascode.loader import MAX_INPUT_BYTES, load_pipeline_file, load_pipelines

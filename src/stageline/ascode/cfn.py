@@ -60,6 +60,8 @@ def load_template(
             "Resources" if resources is not None else "",
             f"this CloudFormation template has {found}; nothing to load",
         )
+    loops = [key for key in resources if str(key).startswith("Fn::ForEach")]
+    resources = {k: v for k, v in resources.items() if k not in loops}
     for logical_id, resource in resources.items():
         if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
             raise DefinitionError(
@@ -72,15 +74,20 @@ def load_template(
         "the template was read as written"
         for name in transforms
         if name not in _BUILT_IN_TRANSFORMS
+    ] + [
+        f"Resources.{key}: Fn::ForEach loops (AWS::LanguageExtensions) are not expanded; "
+        "the resources they create are not read"
+        for key in loops
     ]
     implicit = _sam_implicit_resources(resources) if SAM_TRANSFORM in transforms else {}
 
     pipelines = [(lid, res) for lid, res in resources.items() if res["Type"] == PIPELINE_TYPE]
     if not pipelines:
         counts = Counter(res["Type"] for res in resources.values())
-        listed = ", ".join(f"{t} ({n})" if n > 1 else t for t, n in counts.most_common())
+        listed = [f"{t} ({n})" if n > 1 else t for t, n in counts.most_common()]
+        listed += [f"{key} (not expanded)" for key in loops]
         raise DefinitionError(
-            "Resources", f"the template creates no {PIPELINE_TYPE}; it has {listed}"
+            "Resources", f"the template creates no {PIPELINE_TYPE}; it has {', '.join(listed)}"
         )
     loaded, skipped = [], []
     for logical_id, resource in pipelines:

@@ -43,7 +43,7 @@ from stageline.ascode.synthetic import (
     ref_value,
 )
 
-MAX_DEPTH = 64
+MAX_DEPTH = 100
 MAX_STEPS = 2_000_000
 
 

@@ -86,7 +86,11 @@ def suggest(name: str, candidates: Iterable[str]) -> str:
     if not close:
         # "Bucket   // a comment": a real name followed by text that is not part of it
         close = sorted(
-            (c for c in options if c and name.startswith(c) and not name[len(c)].isalnum()),
+            (
+                c
+                for c in options
+                if name[: len(c)] == c and len(name) > len(c) > 0 and not name[len(c)].isalnum()
+            ),
             key=len,
             reverse=True,
         )[:1]

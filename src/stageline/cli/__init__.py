@@ -7,6 +7,7 @@ import click
 from stageline import __version__
 from stageline.cli.pipelines import apply, delete, get, lint, list_pipelines
 from stageline.cli.repos import repo
+from stageline.cli.run import run
 from stageline.cli.server import server
 
 
@@ -21,6 +22,7 @@ def main() -> None:
 
 
 main.add_command(server)
+main.add_command(run)
 main.add_command(lint)
 main.add_command(apply)
 main.add_command(get)

@@ -69,6 +69,11 @@ from stageline.config import (
     help="Largest size an input artifact may expand to when an action unpacks it.",
 )
 @click.option(
+    "--example/--no-example",
+    default=False,
+    help="Create the example repository (hello-app) and pipeline (hello-stageline) if missing.",
+)
+@click.option(
     "--log-level",
     default="info",
     show_default=True,
@@ -82,6 +87,7 @@ def server(
     region: str,
     account_id: str,
     max_artifact_bytes: int,
+    example: bool,
     log_level: str,
 ) -> None:
     """Run the stageline service (CodePipeline API at POST /, health at /health)."""
@@ -99,6 +105,7 @@ def server(
         region=region,
         account_id=account_id,
         max_artifact_bytes=max_artifact_bytes,
+        example=example,
     )
     try:
         settings.check()
@@ -117,6 +124,9 @@ def server(
     url = f"http://{shown_host}:{bound_port}"
     click.echo(f"stageline listening on {url}", err=False)
     click.echo(f"  data dir: {settings.data_dir.resolve()}")
-    click.echo(f"  try: aws codepipeline list-pipelines --endpoint-url {url}")
+    click.echo(
+        "  try: AWS_ACCESS_KEY_ID=stageline AWS_SECRET_ACCESS_KEY=stageline AWS_DEFAULT_REGION="
+        f"{region} aws codepipeline list-pipelines --endpoint-url {url}"
+    )
     config = uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.support.declarations import pipeline
 
 from stageline.api import shapes
 from stageline.errors import ApiError
+from tests.support.declarations import pipeline
 
 
 def op(name: str):  # type: ignore[no-untyped-def]

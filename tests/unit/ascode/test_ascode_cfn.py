@@ -486,3 +486,16 @@ def test_cdk_style_json_template() -> None:
     assert declared["stages"][1]["actions"][0]["roleArn"] == (
         "arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-us-east-1"
     )
+
+
+def test_macro_transforms_and_foreach_loops_are_noted() -> None:
+    template = {
+        "Transform": ["AWS::LanguageExtensions", "MyMacro"],
+        "Resources": {
+            "Fn::ForEach::Buckets": ["Name", ["a", "b"], {"${Name}": {"Type": "AWS::S3::Bucket"}}],
+            "Pipeline": {"Type": "AWS::CodePipeline::Pipeline", "Properties": properties()},
+        },
+    }
+    (pipeline,) = load_pipelines(json.dumps(template))
+    assert pipeline.notes[0].startswith("Transform: macro 'MyMacro' runs inside CloudFormation")
+    assert pipeline.notes[1].startswith("Resources.Fn::ForEach::Buckets: Fn::ForEach loops")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.support.declarations import action, approval, codebuild, codecommit, pipeline
 
 from stageline.definitions.model import pipeline_from_wire
 from stageline.definitions.validation import Problem, check
 from stageline.services.catalog import Catalog
+from tests.support.declarations import action, approval, codebuild, codecommit, pipeline
 
 
 def problems(decl: dict[str, Any]) -> list[Problem]:

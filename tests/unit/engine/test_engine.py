@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.declarations import approval, pipeline
-from tests.support.harness import Harness, fake_build, fake_source
 
 from stageline.errors import ApiError
+from tests.support.declarations import approval, pipeline
+from tests.support.harness import Harness, fake_build, fake_source
 
 
 @pytest.fixture

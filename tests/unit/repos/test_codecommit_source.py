@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.unit.repos.conftest import WorkingCopy
 
 from stageline.definitions.catalog import ActionTypeKey
 from stageline.providers.base import JobContext, PipelineContext
 from stageline.providers.source.codecommit import CodeCommitSource
 from stageline.repos import RepositoryService
+from tests.unit.repos.conftest import WorkingCopy
 
 Clone = Callable[[str], WorkingCopy]
 KEY = ActionTypeKey(category="Source", owner="AWS", provider="CodeCommit", version="1")

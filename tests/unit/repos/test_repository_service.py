@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.unit.repos.conftest import AUTHOR, WorkingCopy
 
 from stageline.repos import RefUpdate, RepositoryService
 from stageline.repos.errors import (
@@ -28,6 +27,7 @@ from stageline.repos.errors import (
 from stageline.repos.export import export_tree
 from stageline.repos.model import diff_refs
 from stageline.repos.service import parse_commit
+from tests.unit.repos.conftest import AUTHOR, WorkingCopy
 
 Clone = Callable[[str], WorkingCopy]
 

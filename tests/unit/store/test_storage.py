@@ -6,7 +6,6 @@ import threading
 
 import pytest
 from sqlalchemy import inspect
-from tests.support.declarations import pipeline
 
 from stageline.arns import Arns
 from stageline.clock import ManualClock
@@ -16,6 +15,7 @@ from stageline.services.pipelines import PipelineService
 from stageline.services.tags import TagService
 from stageline.store import migrate
 from stageline.store.db import Database
+from tests.support.declarations import pipeline
 
 
 @pytest.fixture
