@@ -99,7 +99,7 @@ def declaration(deploy_dir: Path) -> dict[str, Any]:
                             "echo '#{SourceVariables.CommitId}' > dist/REVISION",
                         ],
                         ["SourceOutput"],
-                        ["Package"],
+                        ("Package",),
                     )
                 ],
             },

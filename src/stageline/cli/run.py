@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -215,10 +215,8 @@ def _publish_source(url: str, pipeline: str, action: str, path: Path) -> str:
     """Commit a snapshot of ``path`` (tracked and untracked files, minus ignored ones) and push it."""
     name = _repo_name(pipeline, action)
     cc = client(url, "codecommit")
-    try:
+    with suppress(cc.exceptions.RepositoryNameExistsException):
         cc.create_repository(repositoryName=name, repositoryDescription=f"snapshot of {path}")
-    except cc.exceptions.RepositoryNameExistsException:
-        pass
     with tempfile.TemporaryDirectory(prefix="stageline-src-") as tmp:
         work = Path(tmp) / "work"
         work.mkdir()
