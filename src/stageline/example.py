@@ -44,8 +44,8 @@ APP_FILES = {
 
 def declaration(deploy_dir: Path) -> dict[str, Any]:
     def commands(
-        name: str, cmds: list[str], inputs: list[str], outputs: list[str] = (), **extra: Any
-    ) -> dict[str, Any]:  # type: ignore[assignment]
+        name: str, cmds: list[str], inputs: list[str], outputs: tuple[str, ...] = (), **extra: Any
+    ) -> dict[str, Any]:
         return {
             "name": name,
             "actionTypeId": {

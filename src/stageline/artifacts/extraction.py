@@ -6,17 +6,21 @@ build that ran someone's code, so extraction refuses (DESIGN.md §2.6):
 * entries whose path is absolute, has a drive letter, a backslash, a control
   character, or climbs out of the workspace with ``..``;
 * symlinks whose target resolves outside the workspace (following the other
-  links in the archive, as the kernel would), and any entry under a symlink;
-* more than ``max_files`` entries, and more than ``max_total_bytes`` of content,
-  counted on the bytes actually written, never trusting the headers;
+  links, as the kernel would), and any entry under a symlink;
+* more than ``max_total_bytes`` of content, counted on the bytes actually
+  written, never trusting the headers; more than ``max_files`` entries, or
+  files, directories and links created;
 * device files, FIFOs, sockets; encrypted entries; compression methods other
-  than stored and deflated (zipfile cannot bound the output of bzip2/lzma reads).
+  than stored and deflated (zipfile cannot bound the output of bzip2/lzma reads);
+* shapes that would make the checks themselves costly: names past 4096 bytes
+  or 256 levels, link targets past 4 KiB each or 16 MiB in all, a central
+  directory far bigger than ``max_files`` entries need.
 
 The work happens in three passes: check every header (:mod:`.plan`), check
 every symlink target, then write files and directories in chunks and create
-the symlinks last, so no file is ever written through a link. Nothing is ever written
-outside ``dest``; after a refusal ``dest`` may hold partial files, and the
-caller discards it.
+the symlinks last, so no file is ever written through a link. Nothing is ever
+written outside ``dest``; after a refusal ``dest`` may hold partial files, and
+the caller discards it.
 """
 
 from __future__ import annotations
