@@ -49,6 +49,33 @@ def _capped(text: str, path: str) -> str:
     return text
 
 
+def _grow(r: Resolver, length: int, added: int, path: str) -> int:
+    """Check a string being built before it is: its own cap and the resolver's budget."""
+    if length + added > MAX_STRING:
+        raise DefinitionError(path, f"the value would be longer than {MAX_STRING:,} characters")
+    r.spend(added, path)
+    return length + added
+
+
+def _json_size(value: Any, path: str, limit: int) -> int:
+    """An upper bound of the JSON text's length, computed without building it."""
+    total = 0
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, dict):
+            total += 2 + 4 * len(current) + sum(len(str(k)) * 6 for k in current)
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            total += 2 + len(current)
+            stack.extend(current)
+        else:
+            total += 6 * len(current) + 2 if isinstance(current, str) else 32
+        if total > limit:
+            raise DefinitionError(path, f"the value would be longer than {limit:,} characters")
+    return total
+
+
 def _sub(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     here = child(path, "Fn::Sub")
     variables: dict[str, str] = {}
@@ -65,23 +92,32 @@ def _sub(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
         for key, value in mapping.items():
             variables[str(key)] = r.string(value, child(map_path, key), f"Fn::Sub variable '{key}'")
 
+    length = _grow(r, 0, len(template), path)
+
     def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name.startswith("!"):
-            return "${" + name[1:] + "}"
-        if name in variables:
-            return variables[name]
-        how = f"${{{name}}} in Fn::Sub"
-        head, _, attribute = name.partition(".")
-        if attribute and head not in r.parameters:
-            return r.getatt(head, attribute, path, how, hint=None)
-        value = r.ref(name, path, how)
-        text = scalar_text(value)
-        if text is None:
-            raise DefinitionError(path, f"{how} is {describe(value)}, not a string")
+        nonlocal length
+        text = _variable(r, match.group(1), variables, path)
+        length = _grow(r, length, len(text), path)
         return text
 
-    return _capped(_VARIABLE.sub(replace, template), path), path
+    return _VARIABLE.sub(replace, template), path
+
+
+def _variable(r: Resolver, name: str, variables: dict[str, str], path: str) -> str:
+    """The text for one ``${...}`` of Fn::Sub."""
+    if name.startswith("!"):
+        return "${" + name[1:] + "}"
+    if name in variables:
+        return variables[name]
+    how = f"${{{name}}} in Fn::Sub"
+    head, _, attribute = name.partition(".")
+    if attribute and head not in r.parameters:
+        return r.getatt(head, attribute, path, how, hint=None)
+    value = r.ref(name, path, how)
+    text = scalar_text(value)
+    if text is None:
+        raise DefinitionError(path, f"{how} is {describe(value)}, not a string")
+    return text
 
 
 def _join(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
@@ -93,7 +129,8 @@ def _join(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
         raise DefinitionError(
             values_path, f"Fn::Join needs a list of values, found {describe(values)}"
         )
-    parts = []
+    parts: list[str] = []
+    length = 0
     for index, value in enumerate(values):
         resolved = r.deep(value, item(values_path, index))
         if resolved is NO_VALUE:
@@ -104,8 +141,9 @@ def _join(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
                 item(values_path, index),
                 f"Fn::Join values must be strings, found {describe(resolved)}",
             )
+        length = _grow(r, length, len(text) + (len(delimiter) if parts else 0), path)
         parts.append(text)
-    return _capped(delimiter.join(parts), path), path
+    return delimiter.join(parts), path
 
 
 def _select(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
@@ -172,7 +210,9 @@ def _find_in_map(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
 
 def _base64(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
     text = r.string(arg, child(path, "Fn::Base64"), "the argument of Fn::Base64")
-    return base64.b64encode(text.encode()).decode("ascii"), path
+    data = text.encode()
+    _grow(r, 0, 4 * ((len(data) + 2) // 3), path)
+    return base64.b64encode(data).decode("ascii"), path
 
 
 def _get_azs(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
@@ -229,6 +269,7 @@ def _to_json_string(r: Resolver, arg: Any, path: str) -> tuple[Any, str]:
         raise DefinitionError(
             path, f"Fn::ToJsonString takes a mapping or a list, found {describe(value)}"
         )
+    _grow(r, 0, _json_size(value, path, MAX_STRING), path)
     return _capped(json.dumps(value, separators=(",", ":")), path), path
 
 

@@ -45,6 +45,10 @@ from stageline.ascode.synthetic import (
 
 MAX_DEPTH = 100
 MAX_STEPS = 2_000_000
+#: Characters all string functions of one pipeline may produce together: each
+#: Fn::Join / Fn::Sub / Fn::Base64 can multiply its input, and nesting them
+#: would otherwise grow without bound.
+MAX_PRODUCED = 10_000_000
 
 
 CONDITION_FUNCTIONS = ("Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or")
@@ -84,6 +88,7 @@ class Resolver:
         self._busy: list[str] = []
         self._depth = 0
         self._steps = 0
+        self._produced = 0
 
     # -- entry points -------------------------------------------------------
 
@@ -118,6 +123,16 @@ class Resolver:
             found = "AWS::NoValue" if resolved is NO_VALUE else describe(resolved)
             raise DefinitionError(path, f"{what} must be a string, found {found}")
         return text
+
+    def spend(self, characters: int, path: str) -> None:
+        """Account for characters a string function is about to produce; refuse past the budget."""
+        self._produced += characters
+        if self._produced > MAX_PRODUCED:
+            raise DefinitionError(
+                path,
+                f"the template's functions would produce more than {MAX_PRODUCED:,} "
+                "characters; refusing to resolve it",
+            )
 
     def note(self, path: str, text: str) -> None:
         self.notes.append(f"{path}: {text}")

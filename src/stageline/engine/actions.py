@@ -31,7 +31,9 @@ class Started:
     job_created: bool
 
 
-def produced_state(conn: Connection, ex: ExecutionRow) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
+def produced_state(
+    conn: Connection, ex: ExecutionRow
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]]:
     """Artifacts and namespaces produced so far in ``ex``: by the latest successful attempts."""
     artifacts: dict[str, dict[str, Any]] = {}
     namespaces: dict[str, dict[str, str]] = {}
@@ -69,9 +71,19 @@ def start(
         "provider": action.type.provider,
         "version": action.type.version,
     }
-    raw_action = next(a for s in raw["stages"] if s["name"] == stage.name for a in s["actions"] if a["name"] == action.name)
+    raw_action = next(
+        a
+        for s in raw["stages"]
+        if s["name"] == stage.name
+        for a in s["actions"]
+        if a["name"] == action.name
+    )
     inputs = [
-        {"name": name, "s3location": artifacts[name]["s3location"], "revision": artifacts[name].get("revision")}
+        {
+            "name": name,
+            "s3location": artifacts[name]["s3location"],
+            "revision": artifacts[name].get("revision"),
+        }
         for name in action.input_artifacts
         if name in artifacts
     ]
@@ -131,8 +143,14 @@ def start(
         {"name": name, "s3location": {"bucket": bucket, "key": make_key(ex.pipeline_name, name)}}
         for name in action.output_artifacts
     ]
-    spec = catalog_service.load(conn).get(action.type)
-    timeout_minutes = action.timeout_minutes or (spec.default_timeout_minutes if spec else DEFAULT_TIMEOUT_MINUTES)
+    spec = catalog_service.builtin_types().get(action.type)
+    if spec is None:
+        if "catalog" not in writer.cache:
+            writer.cache["catalog"] = catalog_service.load(conn)
+        spec = writer.cache["catalog"].get(action.type)
+    timeout_minutes = action.timeout_minutes or (
+        spec.default_timeout_minutes if spec else DEFAULT_TIMEOUT_MINUTES
+    )
     due = writer.now + timeout_minutes * 60_000
     if action.type == APPROVAL:
         row = writer.new_action(
@@ -235,7 +253,10 @@ def _job_artifact(a: dict[str, Any]) -> dict[str, Any]:
         "name": a["name"],
         "location": {
             "type": "S3",
-            "s3Location": {"bucketName": a["s3location"]["bucket"], "objectKey": a["s3location"]["key"]},
+            "s3Location": {
+                "bucketName": a["s3location"]["bucket"],
+                "objectKey": a["s3location"]["key"],
+            },
         },
     }
     if a.get("revision"):

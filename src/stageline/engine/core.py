@@ -27,7 +27,7 @@ from stageline.errors import ApiError, error
 from stageline.services.context import ServiceContext
 from stageline.store import executions as store
 from stageline.store import pipelines as pipeline_store
-from stageline.store.executions import ActionRow, ExecutionRow, StageRow
+from stageline.store.executions import ExecutionRow, StageRow
 
 log = logging.getLogger("stageline.engine")
 
@@ -40,6 +40,8 @@ class Step:
     """What one pass over a pipeline's executions did."""
 
     released: bool = False
+    # The execution now waits for actions it just started: stepping it again finds nothing to do.
+    resting: bool = False
     progressed: bool = False
     jobs_created: bool = False
 
@@ -59,10 +61,14 @@ class Engine:
     def transaction(self, pipeline_name: str) -> _Tx:
         return _Tx(self, pipeline_name)
 
-    def declaration(self, conn: Connection, name: str, version: int) -> tuple[PipelineDecl, dict[str, Any]]:
-        found = self.declarations.get(conn, name, version)
+    def declaration(
+        self, conn: Connection, name: str, version: int, *, created_ms: int | None = None
+    ) -> tuple[PipelineDecl, dict[str, Any]]:
+        found = self.declarations.get(conn, name, version, created_ms=created_ms)
         if found is None:
-            raise error("PipelineVersionNotFoundException", f"pipeline '{name}' has no version {version}")
+            raise error(
+                "PipelineVersionNotFoundException", f"pipeline '{name}' has no version {version}"
+            )
         return found
 
     def notify(self, pipeline_name: str, jobs_created: bool) -> None:
@@ -78,30 +84,77 @@ class Engine:
     # --- advancing ------------------------------------------------------------------------
 
     def advance(self, conn: Connection, writer: StateWriter, pipeline_name: str) -> Step:
-        """Step every active execution of the pipeline until none can move."""
+        """Step the executions this transaction touched until they rest; then, if a stage lock
+        was released (or the change was pipeline-wide, like a transition), the waiting ones."""
         total = Step()
+        touched = set(writer.touched)
+        if touched:
+            self._settle(conn, writer, total, pipeline_name, lambda e: e.id in touched, keep=False)
+        if not touched or total.released:
+            self._settle(conn, writer, total, pipeline_name, lambda e: e.waiting, keep=True)
+        return total
+
+    def _settle(
+        self,
+        conn: Connection,
+        writer: StateWriter,
+        total: Step,
+        pipeline_name: str,
+        select: Callable[[ExecutionRow], bool],
+        *,
+        keep: bool,
+    ) -> None:
+        """Step the selected executions, then only those that moved (plus, with ``keep``, the
+        selected ones again), until a pass moves nothing."""
+        moved: set[str] | None = None
         for _ in range(MAX_STEPS):
-            step = Step()
-            for ex in store.active_executions(conn, pipeline_name):
+            active = store.active_executions(conn, pipeline_name)
+            if moved is None:
+                candidates = [e for e in active if select(e)]
+            else:
+                candidates = [e for e in active if e.id in moved or (keep and select(e))]
+            now_moved: set[str] = set()
+            for ex in candidates:
+                step = Step()
                 self._step(conn, writer, ex, step)
-            total.jobs_created |= step.jobs_created
-            total.progressed |= step.progressed
-            if not step.progressed:
-                return total
-        raise RuntimeError(f"pipeline {pipeline_name} did not settle after {MAX_STEPS} steps")
+                total.jobs_created |= step.jobs_created
+                total.released |= step.released
+                if step.progressed:
+                    total.progressed = True
+                    if not step.resting:
+                        now_moved.add(ex.id)
+            if not now_moved:
+                return
+            moved = now_moved
+        raise RuntimeError(f"executions of {pipeline_name} did not settle after {MAX_STEPS} steps")
 
     def _step(self, conn: Connection, writer: StateWriter, ex: ExecutionRow, step: Step) -> None:
         ex = store.get_execution(conn, ex.id) or ex  # an earlier step this pass may have changed it
         if not ExecutionStatus(ex.status).active:
             return
-        decl, raw = self.declaration(conn, ex.pipeline_name, ex.pipeline_version)
+        key = ("declaration", ex.pipeline_name, ex.pipeline_version)
+        if key not in writer.cache:
+            pipeline_row = writer.cache.get(("pipeline", ex.pipeline_name))
+            writer.cache[key] = self.declaration(
+                conn,
+                ex.pipeline_name,
+                ex.pipeline_version,
+                created_ms=pipeline_row.created_ms if pipeline_row else None,
+            )
+        decl, raw = writer.cache[key]
         if ex.waiting:
             self._step_waiting(conn, writer, ex, decl, raw, step)
         else:
             self._step_in_stage(conn, writer, ex, decl, raw, step)
 
     def _step_waiting(
-        self, conn: Connection, writer: StateWriter, ex: ExecutionRow, decl: PipelineDecl, raw: dict[str, Any], step: Step
+        self,
+        conn: Connection,
+        writer: StateWriter,
+        ex: ExecutionRow,
+        decl: PipelineDecl,
+        raw: dict[str, Any],
+        step: Step,
     ) -> None:
         index = ex.stage_index or 0
         if ex.status == ExecutionStatus.STOPPING:
@@ -127,7 +180,9 @@ class Engine:
         writer.stage(ex, row, StageStatus.IN_PROGRESS)
         step.progressed = True
 
-    def _may_enter(self, conn: Connection, ex: ExecutionRow, decl: PipelineDecl, index: int) -> bool:
+    def _may_enter(
+        self, conn: Connection, ex: ExecutionRow, decl: PipelineDecl, index: int
+    ) -> bool:
         """Transitions enabled, and in SUPERSEDED/QUEUED mode the stage lock is free and it's our turn."""
         stage = decl.stages[index]
         transitions = store.transitions_of(conn, ex.pipeline_name)
@@ -140,28 +195,45 @@ class Engine:
                 return False
         if ex.execution_mode == "PARALLEL":
             return True
-        others = [o for o in store.active_executions(conn, ex.pipeline_name) if o.id != ex.id and o.stage_index == index]
+        others = [
+            o
+            for o in store.active_executions(conn, ex.pipeline_name)
+            if o.id != ex.id and o.stage_index == index
+        ]
         if any(not o.waiting for o in others):
             return False  # the stage is occupied
         waiting_before = [o for o in others if o.waiting and o.seq < ex.seq]
         return not waiting_before  # QUEUED: the oldest waiting goes first
 
     def _step_in_stage(
-        self, conn: Connection, writer: StateWriter, ex: ExecutionRow, decl: PipelineDecl, raw: dict[str, Any], step: Step
+        self,
+        conn: Connection,
+        writer: StateWriter,
+        ex: ExecutionRow,
+        decl: PipelineDecl,
+        raw: dict[str, Any],
+        step: Step,
     ) -> None:
         index = ex.stage_index or 0
         stage = decl.stages[index]
         stage_row = store.get_stage(conn, ex.id, stage.name)
-        assert stage_row is not None, f"execution {ex.id} is in stage {stage.name} without a stage row"
+        assert stage_row is not None, (
+            f"execution {ex.id} is in stage {stage.name} without a stage row"
+        )
         latest = self._effective_actions(conn, ex, stage, stage_row)
         running = [a for a in latest.values() if a.status == ActionStatus.IN_PROGRESS]
-        failed = [a for a in latest.values() if a.status in (ActionStatus.FAILED, ActionStatus.ABANDONED)]
+        failed = [
+            a for a in latest.values() if a.status in (ActionStatus.FAILED, ActionStatus.ABANDONED)
+        ]
         if running:
             return
         if failed:
             first = failed[0]
             summary = first.error_message or f"action '{first.action_name}' failed"
-            if any(a.status == ActionStatus.ABANDONED for a in failed) and ex.status == ExecutionStatus.STOPPING:
+            if (
+                any(a.status == ActionStatus.ABANDONED for a in failed)
+                and ex.status == ExecutionStatus.STOPPING
+            ):
                 writer.stage(ex, stage_row, StageStatus.STOPPED)
                 writer.execution(ex, ExecutionStatus.STOPPED)
             else:
@@ -177,10 +249,15 @@ class Engine:
         for _order, group in stage.run_order_groups():
             pending = [a for a in group if _status(latest, a) != ActionStatus.SUCCEEDED]
             if pending:
+                resting = True
                 for action in pending:
-                    started = action_starts.start(conn, writer, self.ctx, ex, decl, raw, stage, action, stage_row)
+                    started = action_starts.start(
+                        conn, writer, self.ctx, ex, decl, raw, stage, action, stage_row
+                    )
                     step.jobs_created |= started.job_created
+                    resting &= started.row.status == ActionStatus.IN_PROGRESS
                 step.progressed = True
+                step.resting = resting
                 return
         writer.stage(ex, stage_row, StageStatus.SUCCEEDED)
         step.progressed = step.released = True
@@ -192,22 +269,31 @@ class Engine:
 
     def _effective_actions(
         self, conn: Connection, ex: ExecutionRow, stage: StageDecl, stage_row: StageRow
-    ) -> dict[str, ActionRow]:
+    ) -> dict[str, store.ActionBrief]:
         """The latest attempt of each action that still counts for this stage attempt."""
         rows = [
             a
-            for a in store.actions_of(conn, ex.id, stage.name)
+            for a in store.briefs_of_stage(conn, ex.id, stage.name)
             if a.attempt >= stage_row.floor
             # a failure from before a retry is to be re-run, not counted again
-            and not (a.attempt < stage_row.attempt and a.status in (ActionStatus.FAILED, ActionStatus.ABANDONED))
+            and not (
+                a.attempt < stage_row.attempt
+                and a.status in (ActionStatus.FAILED, ActionStatus.ABANDONED)
+            )
         ]
         return {a.action_name: a for a in sorted(rows, key=lambda a: (a.attempt, a.started_ms))}
 
-    def _supersede_waiting(self, conn: Connection, writer: StateWriter, ex: ExecutionRow, index: int) -> None:
+    def _supersede_waiting(
+        self, conn: Connection, writer: StateWriter, ex: ExecutionRow, index: int
+    ) -> None:
         """SUPERSEDED mode: of the executions waiting at one stage entrance only the newest stays."""
         if ex.execution_mode != "SUPERSEDED":
             return
-        waiting = [o for o in store.active_executions(conn, ex.pipeline_name) if o.waiting and o.stage_index == index]
+        waiting = [
+            o
+            for o in store.active_executions(conn, ex.pipeline_name)
+            if o.waiting and o.stage_index == index
+        ]
         if len(waiting) < 2:
             return
         newest = max(waiting, key=lambda o: o.seq)
@@ -220,7 +306,7 @@ class Engine:
                 )
 
 
-def _status(latest: dict[str, ActionRow], action: ActionDecl) -> str | None:
+def _status(latest: dict[str, store.ActionBrief], action: ActionDecl) -> str | None:
     row = latest.get(action.name)
     return row.status if row else None
 
@@ -237,7 +323,8 @@ class _Tx:
         self._cm = self.engine.ctx.db.write()
         self.conn = self._cm.__enter__()
         try:
-            if pipeline_store.get(self.conn, self.pipeline_name, for_update=True) is None:
+            row = pipeline_store.get(self.conn, self.pipeline_name, for_update=True)
+            if row is None:
                 raise error(
                     "PipelineNotFoundException",
                     f"Pipeline with name '{self.pipeline_name}' does not exist in account "
@@ -247,6 +334,7 @@ class _Tx:
             self._cm.__exit__(type(exc), exc, exc.__traceback__)
             raise
         self.writer = StateWriter(self.conn, self.engine.ctx, self.engine.ctx.clock.now_ms())
+        self.writer.cache[("pipeline", self.pipeline_name)] = row
         return self.conn, self.writer
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
@@ -258,7 +346,9 @@ class _Tx:
                 raise
         self._cm.__exit__(exc_type, exc, tb)
         if exc_type is None:
-            self.engine.notify(self.pipeline_name, self.step.jobs_created or self.writer.jobs_created)
+            self.engine.notify(
+                self.pipeline_name, self.step.jobs_created or self.writer.jobs_created
+            )
 
 
 def new_id() -> str:

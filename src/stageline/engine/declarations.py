@@ -18,14 +18,20 @@ class DeclarationCache:
 
     def __init__(self, size: int = 512) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[str, int, int], tuple[PipelineDecl, dict[str, Any]]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int, int], tuple[PipelineDecl, dict[str, Any]]] = (
+            OrderedDict()
+        )
         self._lock = threading.Lock()
 
-    def get(self, conn: Connection, name: str, version: int) -> tuple[PipelineDecl, dict[str, Any]] | None:
-        row = pipeline_store.get(conn, name)
-        if row is None:
-            return None
-        key = (name, version, row.created_ms)
+    def get(
+        self, conn: Connection, name: str, version: int, *, created_ms: int | None = None
+    ) -> tuple[PipelineDecl, dict[str, Any]] | None:
+        if created_ms is None:
+            row = pipeline_store.get(conn, name)
+            if row is None:
+                return None
+            created_ms = row.created_ms
+        key = (name, version, created_ms)
         with self._lock:
             hit = self._items.get(key)
             if hit is not None:

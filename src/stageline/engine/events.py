@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from stageline.store.schema import outbox
 
@@ -37,7 +37,14 @@ def _time(ms: int) -> str:
 
 
 def envelope(
-    *, detail_type: str, source: str, account: str, region: str, resources: list[str], detail: dict[str, Any], at_ms: int
+    *,
+    detail_type: str,
+    source: str,
+    account: str,
+    region: str,
+    resources: list[str],
+    detail: dict[str, Any],
+    at_ms: int,
 ) -> dict[str, Any]:
     return {
         "version": "0",
@@ -52,16 +59,20 @@ def envelope(
     }
 
 
+_INSERT_OUTBOX = outbox.insert()
+
+
 def write(conn: Connection, event: dict[str, Any], at_ms: int) -> None:
     conn.execute(
-        insert(outbox).values(
-            event_id=event["id"],
-            source=event["source"],
-            detail_type=event["detail-type"],
-            payload=json.dumps(event, separators=(",", ":")),
-            created_ms=at_ms,
-            published_ms=None,
-        )
+        _INSERT_OUTBOX,
+        {
+            "event_id": event["id"],
+            "source": event["source"],
+            "detail_type": event["detail-type"],
+            "payload": json.dumps(event, separators=(",", ":")),
+            "created_ms": at_ms,
+            "published_ms": None,
+        },
     )
 
 

@@ -22,19 +22,31 @@ MAX_ATTEMPTS = 3
 
 
 class JobService:
-    def __init__(self, engine: Engine, operations: Operations, *, lease_ms: int = DEFAULT_LEASE_MS) -> None:
+    def __init__(
+        self, engine: Engine, operations: Operations, *, lease_ms: int = DEFAULT_LEASE_MS
+    ) -> None:
         self.engine = engine
         self.operations = operations
         self.ctx = engine.ctx
         self.lease_ms = lease_ms
 
     def claim(
-        self, type_key: ActionTypeKey, *, worker: str, limit: int = 1, regions: tuple[str | None, ...] | None = None
+        self,
+        type_key: ActionTypeKey,
+        *,
+        worker: str,
+        limit: int = 1,
+        regions: tuple[str | None, ...] | None = None,
     ) -> list[JobRow]:
         with self.ctx.db.write() as conn:
             return job_store.claim(
-                conn, type_key, worker=worker, limit=limit, lease_ms=self.lease_ms,
-                now_ms=self.ctx.clock.now_ms(), regions=regions,
+                conn,
+                type_key,
+                worker=worker,
+                limit=limit,
+                lease_ms=self.lease_ms,
+                now_ms=self.ctx.clock.now_ms(),
+                regions=regions,
             )
 
     def get(self, job_id: str) -> JobRow:
@@ -56,7 +68,9 @@ class JobService:
                     f"the nonce does not match job {job_id}'s; use the nonce PollForJobs returned with it",
                 )
             if job.status == JobStatus.DISPATCHED:
-                job_store.set_status(conn, job_id, JobStatus.IN_PROGRESS, now, lease_expires_ms=now + self.lease_ms)
+                job_store.set_status(
+                    conn, job_id, JobStatus.IN_PROGRESS, now, lease_expires_ms=now + self.lease_ms
+                )
                 return JobStatus.IN_PROGRESS
             if job.status == JobStatus.IN_PROGRESS:
                 job_store.renew(conn, job_id, self.lease_ms, now)
@@ -82,8 +96,14 @@ class JobService:
             if job.attempts < MAX_ATTEMPTS:
                 with self.engine.transaction(job.pipeline_name) as (conn, writer):
                     if job_store.set_status(
-                        conn, job.id, JobStatus.QUEUED, writer.now, expect=(job.status,),
-                        nonce=None, worker=None, lease_expires_ms=None,
+                        conn,
+                        job.id,
+                        JobStatus.QUEUED,
+                        writer.now,
+                        expect=(job.status,),
+                        nonce=None,
+                        worker=None,
+                        lease_expires_ms=None,
                     ):
                         writer.jobs_created = True
                         handled += 1

@@ -127,7 +127,10 @@ class Operations:
                     f"execution {execution_id} is {ex.status}; only InProgress executions can be stopped",
                 )
             ex = writer.execution(
-                ex, ExecutionStatus.STOPPING, stop_mode="abandon" if abandon else "stop", stop_reason=reason,
+                ex,
+                ExecutionStatus.STOPPING,
+                stop_mode="abandon" if abandon else "stop",
+                stop_reason=reason,
                 status_summary=reason,
             )
             if abandon:
@@ -135,10 +138,23 @@ class Operations:
                     self._abandon(conn, writer, ex, action, reason)
         return execution_id
 
-    def _abandon(self, conn: Connection, writer: StateWriter, ex: ExecutionRow, action: ActionRow, reason: str | None) -> None:
+    def _abandon(
+        self,
+        conn: Connection,
+        writer: StateWriter,
+        ex: ExecutionRow,
+        action: ActionRow,
+        reason: str | None,
+    ) -> None:
         for job in job_store.for_action(conn, action.id):
             if JobStatus(job.status).open:
-                job_store.set_status(conn, job.id, JobStatus.FAILED, writer.now, expect=tuple(s.value for s in JobStatus if s.open))
+                job_store.set_status(
+                    conn,
+                    job.id,
+                    JobStatus.FAILED,
+                    writer.now,
+                    expect=tuple(s.value for s in JobStatus if s.open),
+                )
         writer.action(
             ex,
             action,
@@ -167,15 +183,21 @@ class Operations:
                     "only the latest execution in a stage can be retried",
                 )
             stage_row = latest[0]
-            if stage_row.status not in (StageStatus.FAILED, StageStatus.STOPPED) or ExecutionStatus(ex.status).active:
+            if (
+                stage_row.status not in (StageStatus.FAILED, StageStatus.STOPPED)
+                or ExecutionStatus(ex.status).active
+            ):
                 raise error(
                     "StageNotRetryableException",
                     f"stage '{stage_name}' of execution {execution_id} is {stage_row.status}; only a failed "
                     "or stopped stage of a finished execution can be retried",
                 )
             occupied = [
-                o for o in store.active_executions(conn, name)
-                if o.stage_index == stage_row.stage_index and not o.waiting and ex.execution_mode != "PARALLEL"
+                o
+                for o in store.active_executions(conn, name)
+                if o.stage_index == stage_row.stage_index
+                and not o.waiting
+                and ex.execution_mode != "PARALLEL"
             ]
             if occupied:
                 raise error(
@@ -186,16 +208,36 @@ class Operations:
             attempt = stage_row.attempt + 1
             floor = attempt if mode == "ALL_ACTIONS" else stage_row.floor
             ex = writer.execution(
-                ex, ExecutionStatus.IN_PROGRESS, stage_index=stage_row.stage_index, waiting=False,
-                status_summary=None, stop_mode=None, stop_reason=None, ended_ms=None,
+                ex,
+                ExecutionStatus.IN_PROGRESS,
+                stage_index=stage_row.stage_index,
+                waiting=False,
+                status_summary=None,
+                stop_mode=None,
+                stop_reason=None,
+                ended_ms=None,
             )
-            writer.stage(ex, stage_row, StageStatus.IN_PROGRESS, attempt=attempt, floor=floor, entered_ms=writer.now)
+            writer.stage(
+                ex,
+                stage_row,
+                StageStatus.IN_PROGRESS,
+                attempt=attempt,
+                floor=floor,
+                entered_ms=writer.now,
+            )
         return execution_id
 
     # --- approvals ------------------------------------------------------------------------
 
     def put_approval(
-        self, name: str, stage_name: str, action_name: str, token: str, status: str, summary: str, by: str
+        self,
+        name: str,
+        stage_name: str,
+        action_name: str,
+        token: str,
+        status: str,
+        summary: str,
+        by: str,
     ) -> int:
         with self.engine.transaction(name) as (conn, writer):
             row = pipeline_store.get(conn, name)
@@ -203,10 +245,13 @@ class Operations:
             decl, _raw = self.engine.declaration(conn, name, row.version)
             stage = decl.stage(stage_name)
             if stage is None:
-                raise error("StageNotFoundException", f"pipeline '{name}' has no stage '{stage_name}'")
+                raise error(
+                    "StageNotFoundException", f"pipeline '{name}' has no stage '{stage_name}'"
+                )
             if not any(a.name == action_name for a in stage.actions):
                 raise error(
-                    "ActionNotFoundException", f"stage '{stage_name}' of pipeline '{name}' has no action '{action_name}'"
+                    "ActionNotFoundException",
+                    f"stage '{stage_name}' of pipeline '{name}' has no action '{action_name}'",
                 )
             action = store.find_action_by_token(conn, name, stage_name, action_name, token)
             if action is None:
@@ -223,18 +268,33 @@ class Operations:
             ex = store.get_execution(conn, action.execution_id)
             assert ex is not None
             if status == "Approved":
-                writer.action(ex, action, ActionStatus.SUCCEEDED, summary=summary, updated_by=by, due_ms=None)
+                writer.action(
+                    ex, action, ActionStatus.SUCCEEDED, summary=summary, updated_by=by, due_ms=None
+                )
             else:
                 writer.action(
-                    ex, action, ActionStatus.FAILED, summary=summary, updated_by=by, due_ms=None,
-                    error_code="Rejected", error_message=f"Rejected by {by}: {summary}",
+                    ex,
+                    action,
+                    ActionStatus.FAILED,
+                    summary=summary,
+                    updated_by=by,
+                    due_ms=None,
+                    error_code="Rejected",
+                    error_message=f"Rejected by {by}: {summary}",
                 )
             return writer.now
 
     # --- transitions ----------------------------------------------------------------------
 
     def set_transition(
-        self, name: str, stage_name: str, transition_type: str, *, enabled: bool, reason: str | None, by: str
+        self,
+        name: str,
+        stage_name: str,
+        transition_type: str,
+        *,
+        enabled: bool,
+        reason: str | None,
+        by: str,
     ) -> None:
         with self.engine.transaction(name) as (conn, writer):
             row = pipeline_store.get(conn, name)
@@ -242,7 +302,10 @@ class Operations:
             decl, _raw = self.engine.declaration(conn, name, row.version)
             if decl.stage(stage_name) is None:
                 names = ", ".join(s.name for s in decl.stages)
-                raise error("StageNotFoundException", f"pipeline '{name}' has no stage '{stage_name}'; stages: {names}")
+                raise error(
+                    "StageNotFoundException",
+                    f"pipeline '{name}' has no stage '{stage_name}'; stages: {names}",
+                )
             store.set_transition(
                 conn,
                 TransitionRow(
@@ -302,8 +365,13 @@ class Operations:
             if succeeded and continuation_token:
                 writer.action(ex, action, **details)
                 action_starts.create_job(
-                    conn, writer.now, action, job.data["job"], job.data["stageline"],
-                    region=job.region, continuation_token=continuation_token,
+                    conn,
+                    writer.now,
+                    action,
+                    job.data["job"],
+                    job.data["stageline"],
+                    region=job.region,
+                    continuation_token=continuation_token,
                 )
                 writer.jobs_created = True
                 return True
@@ -317,26 +385,42 @@ class Operations:
                 if revision:
                     output["currentRevision"] = revision
                     self._record_revision(writer, ex, action, output, revision)
-                writer.action(ex, action, ActionStatus.SUCCEEDED, output=output, due_ms=None, **details)
+                writer.action(
+                    ex, action, ActionStatus.SUCCEEDED, output=output, due_ms=None, **details
+                )
             else:
                 writer.action(
-                    ex, action, ActionStatus.FAILED, due_ms=None, error_code=error_code or "JobFailed",
-                    error_message=message or "the job failed", **details,
+                    ex,
+                    action,
+                    ActionStatus.FAILED,
+                    due_ms=None,
+                    error_code=error_code or "JobFailed",
+                    error_message=message or "the job failed",
+                    **details,
                 )
         return True
 
     def _record_revision(
-        self, writer: StateWriter, ex: ExecutionRow, action: ActionRow, output: dict[str, Any], revision: dict[str, Any]
+        self,
+        writer: StateWriter,
+        ex: ExecutionRow,
+        action: ActionRow,
+        output: dict[str, Any],
+        revision: dict[str, Any],
     ) -> None:
         fresh = store.get_execution(writer.conn, ex.id) or ex
-        revisions = [r for r in fresh.artifact_revisions if r.get("actionName") != action.action_name]
+        revisions = [
+            r for r in fresh.artifact_revisions if r.get("actionName") != action.action_name
+        ]
         for art in output.get("outputArtifacts", []):
             revisions.append(
                 {
                     "name": art["name"],
                     "actionName": action.action_name,
                     "revisionId": revision.get("revisionId"),
-                    "revisionChangeIdentifier": revision.get("revisionChangeId", revision.get("revisionId")),
+                    "revisionChangeIdentifier": revision.get(
+                        "revisionChangeId", revision.get("revisionId")
+                    ),
                     "revisionSummary": revision.get("summary"),
                     "created": revision.get("created"),
                     "revisionUrl": revision.get("url"),
@@ -364,7 +448,11 @@ class Operations:
                     if JobStatus(job.status).open:
                         job_store.set_status(conn, job.id, JobStatus.TIMED_OUT, writer.now)
                 writer.action(
-                    ex, current, ActionStatus.FAILED, error_code="TimedOut", due_ms=None,
+                    ex,
+                    current,
+                    ActionStatus.FAILED,
+                    error_code="TimedOut",
+                    due_ms=None,
                     error_message=f"the action timed out after {_duration(minutes)} (timeoutInMinutes {minutes})",
                 )
                 count += 1
@@ -407,7 +495,10 @@ def _resolve_variables(decl: PipelineDecl, given: list[dict[str, str]]) -> list[
                 f"variable '{item['name']}' is not declared by pipeline '{decl.name}'; declared: {known}",
             )
         if len(item["value"]) > MAX_VARIABLE_VALUE:
-            raise error("ValidationException", f"value of variable '{item['name']}' is over {MAX_VARIABLE_VALUE} characters")
+            raise error(
+                "ValidationException",
+                f"value of variable '{item['name']}' is over {MAX_VARIABLE_VALUE} characters",
+            )
         values[item["name"]] = item["value"]
     out = []
     for name, variable in declared.items():
@@ -423,7 +514,9 @@ def _resolve_variables(decl: PipelineDecl, given: list[dict[str, str]]) -> list[
     return out
 
 
-def _check_source_revisions(decl: PipelineDecl, given: list[dict[str, str]]) -> list[dict[str, str]]:
+def _check_source_revisions(
+    decl: PipelineDecl, given: list[dict[str, str]]
+) -> list[dict[str, str]]:
     sources = {a.name for a in decl.stages[0].actions if a.is_source} if decl.stages else set()
     for item in given:
         if item["actionName"] not in sources:

@@ -55,9 +55,14 @@ class Queries:
                     if inbound
                     else {"enabled": True}
                 )
-                waiting = sorted((o for o in active if o.waiting and o.stage_index == index), key=lambda o: o.seq)
+                waiting = sorted(
+                    (o for o in active if o.waiting and o.stage_index == index), key=lambda o: o.seq
+                )
                 if waiting:
-                    entries = [{"pipelineExecutionId": o.id, "status": "InProgress", "type": "STANDARD"} for o in waiting]
+                    entries = [
+                        {"pipelineExecutionId": o.id, "status": "InProgress", "type": "STANDARD"}
+                        for o in waiting
+                    ]
                     state["inboundExecution"] = entries[-1]
                     state["inboundExecutions"] = entries
                 found = latest_stage.get(stage.name)
@@ -69,7 +74,9 @@ class Queries:
                         "status": stage_row.status,
                         "type": "STANDARD",
                     }
-                    attempts = store.latest_attempts(store.actions_of(conn, stage_row.execution_id, stage.name))
+                    attempts = store.latest_attempts(
+                        store.actions_of(conn, stage_row.execution_id, stage.name)
+                    )
                     actions_by_name = {a.action_name: a for a in attempts.values()}
                 action_states = []
                 for action in stage.actions:
@@ -82,12 +89,20 @@ class Queries:
                         if revision:
                             entry["currentRevision"] = {
                                 "revisionId": revision["revisionId"],
-                                "revisionChangeId": revision.get("revisionChangeId") or revision["revisionId"],
-                                "created": ms_to_datetime(revision.get("createdMs") or a.updated_ms),
+                                "revisionChangeId": revision.get("revisionChangeId")
+                                or revision["revisionId"],
+                                "created": ms_to_datetime(
+                                    revision.get("createdMs") or a.updated_ms
+                                ),
                             }
                     if spec and spec.entity_url_template:
                         entry["entityUrl"] = _render(spec.entity_url_template, action.configuration)
-                    if spec and spec.revision_url_template and a is not None and a.output.get("currentRevision"):
+                    if (
+                        spec
+                        and spec.revision_url_template
+                        and a is not None
+                        and a.output.get("currentRevision")
+                    ):
                         entry["revisionUrl"] = _render(
                             spec.revision_url_template,
                             action.configuration,
@@ -129,14 +144,23 @@ class Queries:
         }
 
     def list_executions(
-        self, name: str, *, max_results: int | None, next_token: str | None, succeeded_in_stage: str | None
+        self,
+        name: str,
+        *,
+        max_results: int | None,
+        next_token: str | None,
+        succeeded_in_stage: str | None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         before = paging.decode("executions", next_token)
         limit = max_results or DEFAULT_PAGE
         with self.ctx.db.read() as conn:
             self._pipeline(conn, name)
             rows = store.list_executions(
-                conn, name, before_seq=before, limit=limit + 1, succeeded_in_stage=succeeded_in_stage
+                conn,
+                name,
+                before_seq=before,
+                limit=limit + 1,
+                succeeded_in_stage=succeeded_in_stage,
             )
         token = None
         if len(rows) > limit:
@@ -145,7 +169,12 @@ class Queries:
         return [_summary(ex) for ex in rows], token
 
     def list_action_executions(
-        self, name: str, *, execution_id: str | None, max_results: int | None, next_token: str | None
+        self,
+        name: str,
+        *,
+        execution_id: str | None,
+        max_results: int | None,
+        next_token: str | None,
     ) -> tuple[list[dict[str, Any]], str | None]:
         after = paging.decode("actions", next_token)
         limit = max_results or DEFAULT_PAGE
@@ -159,7 +188,11 @@ class Queries:
                         f"Pipeline execution with id '{execution_id}' does not exist for pipeline '{name}'",
                     )
             rows = store.list_actions(
-                conn, name, execution_id=execution_id, after=tuple(after) if after else None, limit=limit + 1
+                conn,
+                name,
+                execution_id=execution_id,
+                after=tuple(after) if after else None,
+                limit=limit + 1,
             )
         token = None
         if len(rows) > limit:

@@ -14,7 +14,9 @@ log = logging.getLogger("stageline.scheduler")
 class Scheduler:
     """Calls :meth:`tick` every ``interval_s``; tests call ``tick`` directly with a manual clock."""
 
-    def __init__(self, operations: Operations, jobs: JobService, *, interval_s: float = 0.25) -> None:
+    def __init__(
+        self, operations: Operations, jobs: JobService, *, interval_s: float = 0.25
+    ) -> None:
         self.operations = operations
         self.jobs = jobs
         self.interval_s = interval_s

@@ -47,7 +47,12 @@ class JobStatus(StrEnum):
 
     @property
     def open(self) -> bool:
-        return self in (JobStatus.CREATED, JobStatus.QUEUED, JobStatus.DISPATCHED, JobStatus.IN_PROGRESS)
+        return self in (
+            JobStatus.CREATED,
+            JobStatus.QUEUED,
+            JobStatus.DISPATCHED,
+            JobStatus.IN_PROGRESS,
+        )
 
 
 class TriggerType(StrEnum):

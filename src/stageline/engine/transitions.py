@@ -19,6 +19,20 @@ from stageline.store import executions as store
 from stageline.store.executions import ActionRow, ExecutionRow, StageRow
 
 TERMINAL_EXECUTION = ("Succeeded", "Failed", "Stopped", "Superseded", "Cancelled")
+_ACTION_DEFAULTS: dict[str, Any] = {
+    name: None
+    for name in (
+        "summary",
+        "external_execution_id",
+        "external_execution_url",
+        "percent_complete",
+        "error_code",
+        "error_message",
+        "token",
+        "updated_by",
+        "due_ms",
+    )
+}
 
 
 class StateWriter:
@@ -30,6 +44,10 @@ class StateWriter:
         self.now = now_ms
         # Set by operations that queue a job outside the engine's stepping (continuations).
         self.jobs_created = False
+        # Executions changed in this transaction: the engine steps these first.
+        self.touched: set[str] = set()
+        # Per-transaction memo (declarations, the action type catalog).
+        self.cache: dict[Any, Any] = {}
 
     def _event_context(self, ex: ExecutionRow) -> events.EventContext:
         return events.EventContext(
@@ -45,16 +63,19 @@ class StateWriter:
 
     def new_execution(self, **values: Any) -> ExecutionRow:
         store.insert_execution(self.conn, **values)
-        ex = store.get_execution(self.conn, values["id"])
-        assert ex is not None
+        ex = ExecutionRow(**values)
+        self.touched.add(ex.id)
         self._history(ex, "pipeline", ex.id, None, ex.status)
-        events.pipeline_event(self.conn, self._event_context(ex), "STARTED", self.now, trigger=ex.trigger)
+        events.pipeline_event(
+            self.conn, self._event_context(ex), "STARTED", self.now, trigger=ex.trigger
+        )
         return ex
 
     def execution(self, ex: ExecutionRow, status: str | None = None, **fields: Any) -> ExecutionRow:
         """Update ``ex``; when ``status`` changes, record it and emit its event."""
         values = dict(fields)
         values["updated_ms"] = self.now
+        self.touched.add(ex.id)
         if status is not None and status != ex.status:
             values["status"] = status
             if status in TERMINAL_EXECUTION:
@@ -64,8 +85,14 @@ class StateWriter:
         new = dataclasses.replace(ex, **values)
         if status is not None and status != ex.status:
             self._history(ex, "pipeline", ex.id, ex.status, status, fields.get("status_summary"))
-            state = "RESUMED" if status == "InProgress" and ex.status in ("Failed", "Stopped") else EVENT_STATE[status]
-            events.pipeline_event(self.conn, self._event_context(ex), state, self.now, trigger=ex.trigger)
+            state = (
+                "RESUMED"
+                if status == "InProgress" and ex.status in ("Failed", "Stopped")
+                else EVENT_STATE[status]
+            )
+            events.pipeline_event(
+                self.conn, self._event_context(ex), state, self.now, trigger=ex.trigger
+            )
         return new
 
     # --- stage executions -----------------------------------------------------------------
@@ -73,11 +100,16 @@ class StateWriter:
     def stage(self, ex: ExecutionRow, row: StageRow, status: str, **fields: Any) -> StageRow:
         previous = store.get_stage(self.conn, row.execution_id, row.stage_name)
         new = dataclasses.replace(row, status=status, updated_ms=self.now, **fields)
+        self.touched.add(ex.id)
         store.upsert_stage(self.conn, new)
         old_status = previous.status if previous else None
         if old_status != status or (previous and previous.attempt != new.attempt):
             self._history(ex, "stage", row.stage_name, old_status, status)
-            state = "RESUMED" if status == "InProgress" and old_status in ("Failed", "Stopped") else EVENT_STATE[status]
+            state = (
+                "RESUMED"
+                if status == "InProgress" and old_status in ("Failed", "Stopped")
+                else EVENT_STATE[status]
+            )
             events.stage_event(self.conn, self._event_context(ex), row.stage_name, state, self.now)
         return new
 
@@ -85,15 +117,18 @@ class StateWriter:
 
     def new_action(self, ex: ExecutionRow, **values: Any) -> ActionRow:
         store.insert_action(self.conn, **values)
-        row = store.get_action(self.conn, values["id"])
-        assert row is not None
+        row = ActionRow(**{**_ACTION_DEFAULTS, **values})
+        self.touched.add(ex.id)
         self._history(ex, "action", row.id, None, row.status, row.error_message)
         self._action_event(ex, row, row.status)
         return row
 
-    def action(self, ex: ExecutionRow, row: ActionRow, status: str | None = None, **fields: Any) -> ActionRow:
+    def action(
+        self, ex: ExecutionRow, row: ActionRow, status: str | None = None, **fields: Any
+    ) -> ActionRow:
         values = dict(fields)
         values["updated_ms"] = self.now
+        self.touched.add(ex.id)
         if status is not None:
             values["status"] = status
         store.update_action(self.conn, row.id, **values)
@@ -133,7 +168,13 @@ class StateWriter:
         )
 
     def _history(
-        self, ex: ExecutionRow, entity: str, entity_id: str, old: str | None, new: str, detail: str | None = None
+        self,
+        ex: ExecutionRow,
+        entity: str,
+        entity_id: str,
+        old: str | None,
+        new: str,
+        detail: str | None = None,
     ) -> None:
         store.record(
             self.conn,

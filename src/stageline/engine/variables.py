@@ -22,16 +22,21 @@ def resolve(text: str, namespaces: Mapping[str, Mapping[str, str]]) -> str:
         namespace, name = match.group(1), match.group(2)
         values = namespaces.get(namespace)
         if values is None:
-            raise UnresolvedVariable(match.group(0), f"namespace '{namespace}' has produced no variables")
+            raise UnresolvedVariable(
+                match.group(0), f"namespace '{namespace}' has produced no variables"
+            )
         if name not in values:
             known = ", ".join(sorted(values)) or "none"
             raise UnresolvedVariable(
-                match.group(0), f"namespace '{namespace}' has no variable '{name}' (it has: {known})"
+                match.group(0),
+                f"namespace '{namespace}' has no variable '{name}' (it has: {known})",
             )
         return values[name]
 
     return REFERENCE.sub(substitute, text)
 
 
-def resolve_all(values: Mapping[str, str], namespaces: Mapping[str, Mapping[str, str]]) -> dict[str, str]:
+def resolve_all(
+    values: Mapping[str, str], namespaces: Mapping[str, Mapping[str, str]]
+) -> dict[str, str]:
     return {key: resolve(value, namespaces) for key, value in values.items()}

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 
 from stageline.store.schema import (
     action_executions,
@@ -133,29 +133,36 @@ def execution_from(mapping: Any) -> ExecutionRow:
     return ExecutionRow(**data)
 
 
+# Hot-path statements are built once with bind parameters: SQLAlchemy then reuses their
+# compiled form instead of computing a cache key over literal values on every call.
+_INSERT_EXECUTION = pipeline_executions.insert()
+_UPDATE_EXECUTION = update(pipeline_executions).where(pipeline_executions.c.id == bindparam("b_id"))
+_GET_EXECUTION = select(pipeline_executions).where(pipeline_executions.c.id == bindparam("b_id"))
+_ACTIVE_EXECUTIONS = (
+    select(pipeline_executions)
+    .where(
+        pipeline_executions.c.pipeline_name == bindparam("b_name"),
+        pipeline_executions.c.status.in_(ACTIVE),
+    )
+    .order_by(pipeline_executions.c.seq)
+)
+
+
 def insert_execution(conn: Connection, **values: Any) -> None:
-    conn.execute(insert(pipeline_executions).values(**_encode(values, _JSON_EXECUTION)))
+    conn.execute(_INSERT_EXECUTION, _encode(values, _JSON_EXECUTION))
 
 
 def update_execution(conn: Connection, execution_id: str, **values: Any) -> None:
-    conn.execute(
-        update(pipeline_executions)
-        .where(pipeline_executions.c.id == execution_id)
-        .values(**_encode(values, _JSON_EXECUTION))
-    )
+    conn.execute(_UPDATE_EXECUTION, {"b_id": execution_id, **_encode(values, _JSON_EXECUTION)})
 
 
 def get_execution(conn: Connection, execution_id: str) -> ExecutionRow | None:
-    r = conn.execute(select(pipeline_executions).where(pipeline_executions.c.id == execution_id)).mappings().first()
+    r = conn.execute(_GET_EXECUTION, {"b_id": execution_id}).mappings().first()
     return execution_from(r) if r else None
 
 
 def active_executions(conn: Connection, pipeline_name: str) -> list[ExecutionRow]:
-    rows = conn.execute(
-        select(pipeline_executions)
-        .where(pipeline_executions.c.pipeline_name == pipeline_name, pipeline_executions.c.status.in_(ACTIVE))
-        .order_by(pipeline_executions.c.seq)
-    ).mappings()
+    rows = conn.execute(_ACTIVE_EXECUTIONS, {"b_name": pipeline_name}).mappings()
     return [execution_from(r) for r in rows]
 
 
@@ -170,23 +177,34 @@ def pipelines_with_active_executions(conn: Connection) -> list[str]:
 
 def next_seq(conn: Connection, pipeline_name: str) -> int:
     current = conn.execute(
-        select(func.max(pipeline_executions.c.seq)).where(pipeline_executions.c.pipeline_name == pipeline_name)
+        select(func.max(pipeline_executions.c.seq)).where(
+            pipeline_executions.c.pipeline_name == pipeline_name
+        )
     ).scalar_one()
     return int(current or 0) + 1
 
 
 def find_by_token(conn: Connection, pipeline_name: str, token: str) -> ExecutionRow | None:
-    r = conn.execute(
-        select(pipeline_executions).where(
-            pipeline_executions.c.pipeline_name == pipeline_name,
-            pipeline_executions.c.client_request_token == token,
+    r = (
+        conn.execute(
+            select(pipeline_executions).where(
+                pipeline_executions.c.pipeline_name == pipeline_name,
+                pipeline_executions.c.client_request_token == token,
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     return execution_from(r) if r else None
 
 
 def list_executions(
-    conn: Connection, pipeline_name: str, *, before_seq: int | None, limit: int, succeeded_in_stage: str | None = None
+    conn: Connection,
+    pipeline_name: str,
+    *,
+    before_seq: int | None,
+    limit: int,
+    succeeded_in_stage: str | None = None,
 ) -> list[ExecutionRow]:
     query = (
         select(pipeline_executions)
@@ -212,7 +230,9 @@ def list_executions(
 def delete_pipeline_executions(conn: Connection, pipeline_name: str) -> None:
     for table in (action_executions, stage_executions, pipeline_executions, history):
         conn.execute(table.delete().where(table.c.pipeline_name == pipeline_name))
-    conn.execute(stage_transitions.delete().where(stage_transitions.c.pipeline_name == pipeline_name))
+    conn.execute(
+        stage_transitions.delete().where(stage_transitions.c.pipeline_name == pipeline_name)
+    )
 
 
 # --- stage executions -------------------------------------------------------------------
@@ -222,36 +242,44 @@ def stage_from(mapping: Any) -> StageRow:
     return StageRow(**dict(mapping))
 
 
+_GET_STAGE = select(stage_executions).where(
+    stage_executions.c.execution_id == bindparam("b_ex"),
+    stage_executions.c.stage_name == bindparam("b_stage"),
+)
+_UPDATE_STAGE = update(stage_executions).where(
+    stage_executions.c.execution_id == bindparam("b_ex"),
+    stage_executions.c.stage_name == bindparam("b_stage"),
+)
+_INSERT_STAGE = stage_executions.insert()
+
+
 def get_stage(conn: Connection, execution_id: str, stage_name: str) -> StageRow | None:
-    r = conn.execute(
-        select(stage_executions).where(
-            stage_executions.c.execution_id == execution_id, stage_executions.c.stage_name == stage_name
-        )
-    ).mappings().first()
+    r = conn.execute(_GET_STAGE, {"b_ex": execution_id, "b_stage": stage_name}).mappings().first()
     return stage_from(r) if r else None
 
 
 def upsert_stage(conn: Connection, row: StageRow) -> None:
     values = {k: getattr(row, k) for k in StageRow.__dataclass_fields__}
-    existing = get_stage(conn, row.execution_id, row.stage_name)
-    if existing is None:
-        conn.execute(insert(stage_executions).values(**values))
-    else:
-        conn.execute(
-            update(stage_executions)
-            .where(stage_executions.c.execution_id == row.execution_id, stage_executions.c.stage_name == row.stage_name)
-            .values(**values)
-        )
+    changes = {k: v for k, v in values.items() if k not in ("execution_id", "stage_name")}
+    updated = conn.execute(
+        _UPDATE_STAGE, {"b_ex": row.execution_id, "b_stage": row.stage_name, **changes}
+    )
+    if updated.rowcount == 0:
+        conn.execute(_INSERT_STAGE, values)
 
 
 def stages_of(conn: Connection, execution_id: str) -> list[StageRow]:
     rows = conn.execute(
-        select(stage_executions).where(stage_executions.c.execution_id == execution_id).order_by(stage_executions.c.stage_index)
+        select(stage_executions)
+        .where(stage_executions.c.execution_id == execution_id)
+        .order_by(stage_executions.c.stage_index)
     ).mappings()
     return [stage_from(r) for r in rows]
 
 
-def latest_stage_executions(conn: Connection, pipeline_name: str) -> dict[str, tuple[StageRow, int]]:
+def latest_stage_executions(
+    conn: Connection, pipeline_name: str
+) -> dict[str, tuple[StageRow, int]]:
     """Per stage name, the stage execution that entered last (and its execution's seq)."""
     rows = conn.execute(
         select(stage_executions, pipeline_executions.c.seq)
@@ -274,27 +302,81 @@ def action_from(mapping: Any) -> ActionRow:
     return ActionRow(**_decode(mapping, _JSON_ACTION))
 
 
+_INSERT_ACTION = action_executions.insert()
+_UPDATE_ACTION = update(action_executions).where(action_executions.c.id == bindparam("b_id"))
+_GET_ACTION = select(action_executions).where(action_executions.c.id == bindparam("b_id"))
+_ACTIONS_OF = (
+    select(action_executions)
+    .where(action_executions.c.execution_id == bindparam("b_ex"))
+    .order_by(action_executions.c.started_ms, action_executions.c.attempt)
+)
+_ACTIONS_OF_STAGE = (
+    select(action_executions)
+    .where(
+        action_executions.c.execution_id == bindparam("b_ex"),
+        action_executions.c.stage_name == bindparam("b_stage"),
+    )
+    .order_by(action_executions.c.started_ms, action_executions.c.attempt)
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionBrief:
+    """The columns the engine needs to step a stage, without decoding input and output."""
+
+    id: str
+    action_name: str
+    attempt: int
+    status: str
+    error_message: str | None
+    started_ms: int
+
+
+_BRIEFS_OF_STAGE = (
+    select(
+        action_executions.c.id,
+        action_executions.c.action_name,
+        action_executions.c.attempt,
+        action_executions.c.status,
+        action_executions.c.error_message,
+        action_executions.c.started_ms,
+    )
+    .where(
+        action_executions.c.execution_id == bindparam("b_ex"),
+        action_executions.c.stage_name == bindparam("b_stage"),
+    )
+    .order_by(action_executions.c.started_ms, action_executions.c.attempt)
+)
+
+
+def briefs_of_stage(conn: Connection, execution_id: str, stage_name: str) -> list[ActionBrief]:
+    rows = conn.execute(_BRIEFS_OF_STAGE, {"b_ex": execution_id, "b_stage": stage_name}).mappings()
+    return [ActionBrief(**dict(r)) for r in rows]
+
+
 def insert_action(conn: Connection, **values: Any) -> None:
-    conn.execute(insert(action_executions).values(**_encode(values, _JSON_ACTION)))
+    conn.execute(_INSERT_ACTION, _encode(values, _JSON_ACTION))
 
 
 def update_action(conn: Connection, action_id: str, **values: Any) -> None:
-    conn.execute(
-        update(action_executions).where(action_executions.c.id == action_id).values(**_encode(values, _JSON_ACTION))
-    )
+    conn.execute(_UPDATE_ACTION, {"b_id": action_id, **_encode(values, _JSON_ACTION)})
 
 
 def get_action(conn: Connection, action_id: str) -> ActionRow | None:
-    r = conn.execute(select(action_executions).where(action_executions.c.id == action_id)).mappings().first()
+    r = conn.execute(_GET_ACTION, {"b_id": action_id}).mappings().first()
     return action_from(r) if r else None
 
 
-def actions_of(conn: Connection, execution_id: str, stage_name: str | None = None) -> list[ActionRow]:
+def actions_of(
+    conn: Connection, execution_id: str, stage_name: str | None = None
+) -> list[ActionRow]:
     """All attempts of the execution's actions (of one stage), oldest first."""
-    query = select(action_executions).where(action_executions.c.execution_id == execution_id)
-    if stage_name is not None:
-        query = query.where(action_executions.c.stage_name == stage_name)
-    rows = conn.execute(query.order_by(action_executions.c.started_ms, action_executions.c.attempt)).mappings()
+    if stage_name is None:
+        rows = conn.execute(_ACTIONS_OF, {"b_ex": execution_id}).mappings()
+    else:
+        rows = conn.execute(
+            _ACTIONS_OF_STAGE, {"b_ex": execution_id, "b_stage": stage_name}
+        ).mappings()
     return [action_from(r) for r in rows]
 
 
@@ -307,17 +389,23 @@ def latest_attempts(actions: list[ActionRow]) -> dict[tuple[str, str], ActionRow
     return out
 
 
-def find_action_by_token(conn: Connection, pipeline_name: str, stage: str, action: str, token: str) -> ActionRow | None:
-    r = conn.execute(
-        select(action_executions).where(
-            and_(
-                action_executions.c.pipeline_name == pipeline_name,
-                action_executions.c.stage_name == stage,
-                action_executions.c.action_name == action,
-                action_executions.c.token == token,
+def find_action_by_token(
+    conn: Connection, pipeline_name: str, stage: str, action: str, token: str
+) -> ActionRow | None:
+    r = (
+        conn.execute(
+            select(action_executions).where(
+                and_(
+                    action_executions.c.pipeline_name == pipeline_name,
+                    action_executions.c.stage_name == stage,
+                    action_executions.c.action_name == action,
+                    action_executions.c.token == token,
+                )
             )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     return action_from(r) if r else None
 
 
@@ -332,7 +420,12 @@ def due_actions(conn: Connection, now_ms: int, limit: int = 100) -> list[ActionR
 
 
 def list_actions(
-    conn: Connection, pipeline_name: str, *, execution_id: str | None, after: tuple[int, str] | None, limit: int
+    conn: Connection,
+    pipeline_name: str,
+    *,
+    execution_id: str | None,
+    after: tuple[int, str] | None,
+    limit: int,
 ) -> list[ActionRow]:
     query = (
         select(action_executions)
@@ -355,7 +448,9 @@ def list_actions(
 
 
 def transitions_of(conn: Connection, pipeline_name: str) -> dict[tuple[str, str], TransitionRow]:
-    rows = conn.execute(select(stage_transitions).where(stage_transitions.c.pipeline_name == pipeline_name)).mappings()
+    rows = conn.execute(
+        select(stage_transitions).where(stage_transitions.c.pipeline_name == pipeline_name)
+    ).mappings()
     out = {}
     for r in rows:
         row = TransitionRow(**{**dict(r), "enabled": bool(r["enabled"])})
@@ -374,6 +469,9 @@ def set_transition(conn: Connection, row: TransitionRow) -> None:
         conn.execute(insert(stage_transitions).values(**values))
 
 
+_INSERT_HISTORY = history.insert()
+
+
 def record(
     conn: Connection,
     *,
@@ -387,19 +485,22 @@ def record(
     detail: str | None = None,
 ) -> None:
     conn.execute(
-        insert(history).values(
-            pipeline_name=pipeline_name,
-            execution_id=execution_id,
-            entity=entity,
-            entity_id=entity_id,
-            from_status=from_status,
-            to_status=to_status,
-            detail=detail,
-            at_ms=at_ms,
-        )
+        _INSERT_HISTORY,
+        {
+            "pipeline_name": pipeline_name,
+            "execution_id": execution_id,
+            "entity": entity,
+            "entity_id": entity_id,
+            "from_status": from_status,
+            "to_status": to_status,
+            "detail": detail,
+            "at_ms": at_ms,
+        },
     )
 
 
 def history_of(conn: Connection, execution_id: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(history).where(history.c.execution_id == execution_id).order_by(history.c.id)).mappings()
+    rows = conn.execute(
+        select(history).where(history.c.execution_id == execution_id).order_by(history.c.id)
+    ).mappings()
     return [dict(r) for r in rows]

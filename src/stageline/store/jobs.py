@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from stageline.definitions.catalog import ActionTypeKey
 from stageline.store.schema import jobs
@@ -44,7 +44,9 @@ class JobRow:
 
     @property
     def type_key(self) -> ActionTypeKey:
-        return ActionTypeKey(category=self.category, owner=self.owner, provider=self.provider, version=self.version)
+        return ActionTypeKey(
+            category=self.category, owner=self.owner, provider=self.provider, version=self.version
+        )
 
 
 def _row(mapping: Any) -> JobRow:
@@ -53,25 +55,39 @@ def _row(mapping: Any) -> JobRow:
     return JobRow(**data)
 
 
+_INSERT = jobs.insert()
+_GET = select(jobs).where(jobs.c.id == bindparam("b_id"))
+
+
 def insert_job(conn: Connection, **values: Any) -> None:
     values = dict(values)
     values["data"] = json.dumps(values["data"], separators=(",", ":"))
-    conn.execute(insert(jobs).values(**values))
+    conn.execute(_INSERT, values)
 
 
 def get(conn: Connection, job_id: str) -> JobRow | None:
-    r = conn.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+    r = conn.execute(_GET, {"b_id": job_id}).mappings().first()
     return _row(r) if r else None
 
 
 def for_action(conn: Connection, action_execution_id: str) -> list[JobRow]:
     rows = conn.execute(
-        select(jobs).where(jobs.c.action_execution_id == action_execution_id).order_by(jobs.c.created_ms)
+        select(jobs)
+        .where(jobs.c.action_execution_id == action_execution_id)
+        .order_by(jobs.c.created_ms)
     ).mappings()
     return [_row(r) for r in rows]
 
 
-def set_status(conn: Connection, job_id: str, status: str, now_ms: int, *, expect: tuple[str, ...] | None = None, **values: Any) -> bool:
+def set_status(
+    conn: Connection,
+    job_id: str,
+    status: str,
+    now_ms: int,
+    *,
+    expect: tuple[str, ...] | None = None,
+    **values: Any,
+) -> bool:
     query = update(jobs).where(jobs.c.id == job_id)
     if expect is not None:
         query = query.where(jobs.c.status.in_(expect))
@@ -105,7 +121,11 @@ def claim(
         named = [r for r in regions if r]
         condition: Any = jobs.c.region.in_(named) if named else None
         if None in regions:
-            condition = jobs.c.region.is_(None) if condition is None else (condition | jobs.c.region.is_(None))
+            condition = (
+                jobs.c.region.is_(None)
+                if condition is None
+                else (condition | jobs.c.region.is_(None))
+            )
         if condition is not None:
             query = query.where(condition)
     if conn.dialect.name == "postgresql":
@@ -135,7 +155,9 @@ def claim(
 
 def renew(conn: Connection, job_id: str, lease_ms: int, now_ms: int) -> None:
     conn.execute(
-        update(jobs).where(jobs.c.id == job_id).values(lease_expires_ms=now_ms + lease_ms, updated_ms=now_ms)
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(lease_expires_ms=now_ms + lease_ms, updated_ms=now_ms)
     )
 
 
@@ -151,7 +173,9 @@ def expired_leases(conn: Connection, now_ms: int, limit: int = 100) -> list[JobR
 
 def queued_types(conn: Connection) -> list[ActionTypeKey]:
     rows = conn.execute(
-        select(jobs.c.category, jobs.c.owner, jobs.c.provider, jobs.c.version).where(jobs.c.status == "Queued").distinct()
+        select(jobs.c.category, jobs.c.owner, jobs.c.provider, jobs.c.version)
+        .where(jobs.c.status == "Queued")
+        .distinct()
     )
     return [ActionTypeKey(category=r[0], owner=r[1], provider=r[2], version=r[3]) for r in rows]
 

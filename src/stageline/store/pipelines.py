@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from stageline.store.schema import pipeline_versions, pipelines
 
@@ -42,11 +42,13 @@ def _row(r: Any) -> PipelineRow:
     )
 
 
+_GET = select(pipelines).where(pipelines.c.name == bindparam("b_name"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+
+
 def get(conn: Connection, name: str, *, for_update: bool = False) -> PipelineRow | None:
-    query = select(pipelines).where(pipelines.c.name == name)
-    if for_update and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
-    r = conn.execute(query).first()
+    query = _GET_FOR_UPDATE if for_update and conn.dialect.name == "postgresql" else _GET
+    r = conn.execute(query, {"b_name": name}).first()
     return _row(r) if r else None
 
 

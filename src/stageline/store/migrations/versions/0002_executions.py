@@ -38,9 +38,13 @@ def upgrade() -> None:
         sa.Column("updated_ms", sa.BigInteger, nullable=False),
         sa.Column("ended_ms", sa.BigInteger),
     )
-    op.create_index("ix_pipeline_executions_active", "pipeline_executions", ["pipeline_name", "status"])
     op.create_index(
-        "ix_pipeline_executions_token", "pipeline_executions", ["pipeline_name", "client_request_token"]
+        "ix_pipeline_executions_active", "pipeline_executions", ["pipeline_name", "status"]
+    )
+    op.create_index(
+        "ix_pipeline_executions_token",
+        "pipeline_executions",
+        ["pipeline_name", "client_request_token"],
     )
     op.create_table(
         "stage_executions",
@@ -55,7 +59,9 @@ def upgrade() -> None:
         sa.Column("updated_ms", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("execution_id", "stage_name"),
     )
-    op.create_index("ix_stage_executions_stage", "stage_executions", ["pipeline_name", "stage_name"])
+    op.create_index(
+        "ix_stage_executions_stage", "stage_executions", ["pipeline_name", "stage_name"]
+    )
     op.create_table(
         "action_executions",
         sa.Column("id", sa.String(36), primary_key=True),
@@ -105,7 +111,9 @@ def upgrade() -> None:
         sa.Column("updated_ms", sa.BigInteger, nullable=False),
     )
     op.create_index(
-        "ix_jobs_claim", "jobs", ["status", "category", "owner", "provider", "version", "created_ms"]
+        "ix_jobs_claim",
+        "jobs",
+        ["status", "category", "owner", "provider", "version", "created_ms"],
     )
     op.create_index("ix_jobs_lease", "jobs", ["status", "lease_expires_ms"])
     op.create_table(
