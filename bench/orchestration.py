@@ -16,6 +16,7 @@ temporary directory, with no-op providers that record when they start and end:
 from __future__ import annotations
 
 import argparse
+import itertools
 import resource
 import statistics
 import sys
@@ -155,7 +156,7 @@ def main() -> None:
             )
             marks = [b.marks[d["actionExecutionId"]] for d in ordered]
             gaps = sorted(
-                (nxt[0] - prev[1]) * 1000 for prev, nxt in zip(marks, marks[1:], strict=False)
+                (nxt[0] - prev[1]) * 1000 for prev, nxt in itertools.pairwise(marks)
             )
             print(
                 f"overhead per action ({len(gaps)} gaps): median {statistics.median(gaps):.2f} ms, "
