@@ -58,19 +58,23 @@ def _grow(r: Resolver, length: int, added: int, path: str) -> int:
 
 
 def _json_size(value: Any, path: str, limit: int) -> int:
-    """An upper bound of the JSON text's length, computed without building it."""
+    """A lower bound of the JSON text's length, computed without building it.
+
+    Enough to refuse a value that repeats one long string many times before
+    ``json.dumps`` materializes it; the exact length is checked afterwards.
+    """
     total = 0
     stack = [value]
     while stack:
         current = stack.pop()
         if isinstance(current, dict):
-            total += 2 + 4 * len(current) + sum(len(str(k)) * 6 for k in current)
+            total += 2 + 4 * len(current) + sum(len(str(k)) for k in current)
             stack.extend(current.values())
         elif isinstance(current, list):
             total += 2 + len(current)
             stack.extend(current)
         else:
-            total += 6 * len(current) + 2 if isinstance(current, str) else 32
+            total += len(current) + 2 if isinstance(current, str) else 1
         if total > limit:
             raise DefinitionError(path, f"the value would be longer than {limit:,} characters")
     return total

@@ -536,6 +536,24 @@ def test_unknown_function_suggests() -> None:
 
 def test_nesting_is_capped() -> None:
     nested = "x"
-    for _ in range(80):
-        nested = f"{{'Fn::Base64': {nested}}}"
+    for _ in range(150):
+        nested = f"{{'Fn::Join': ['', [{nested}]]}}"
     assert "nested more than" in error(f"A: {nested}\n").message
+
+
+def test_exponential_growth_is_refused() -> None:
+    nested = "abcdefgh"
+    for _ in range(90):
+        nested = f"{{'Fn::Base64': {nested}}}"
+    assert "characters" in error(f"A: {nested}\n").message
+
+
+def test_repeating_a_long_value_is_refused() -> None:
+    head = f"Parameters:\n  Big: {{Type: String, Default: {'x' * 200_000}}}\n"
+    refs = ", ".join(["!Ref Big"] * 60)
+    exc = error(f"A: !Join ['', [{refs}]]\n", head=head)
+    assert "characters" in exc.message
+    sub = "${Big}" * 60
+    assert "characters" in error(f"A: !Sub '{sub}'\n", head=head).message
+    json_string = f"A: {{'Fn::ToJsonString': [{refs}]}}\n"
+    assert "characters" in error(json_string, head=head).message
