@@ -1,0 +1,114 @@
+"""The `stageline` command as a user runs it: a real process against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.declarations import codebuild, codecommit, pipeline
+from tests.support.server import ServerProcess
+
+
+def stageline(*args: str, endpoint: str | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
+    if endpoint:
+        env["STAGELINE_ENDPOINT_URL"] = endpoint
+    return subprocess.run(
+        [sys.executable, "-m", "stageline", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )
+
+
+def test_lint_accepts_a_valid_file_and_explains_a_broken_one(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"pipeline": pipeline("linted")}))
+    result = stageline("lint", str(good))
+    assert result.returncode == 0, result.stderr
+    assert "pipeline 'linted'" in result.stdout
+    bad = pipeline("broken", ("Source", [codecommit()]), ("Build", [codebuild(inputs=("SourceOutput",))]))
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump({"pipeline": bad}))
+    result = stageline("lint", str(broken))
+    assert result.returncode == 1
+    assert "input artifact 'SourceOutput' is not produced by an earlier action (did you mean 'SourceOut'?)" in result.stderr
+
+
+def test_lint_reports_unparseable_files_with_their_position(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pipeline:\n  name: [unclosed\n")
+    result = stageline("lint", str(bad))
+    assert result.returncode == 1
+    assert "bad.yaml" in result.stderr and "line" in result.stderr
+
+
+def test_apply_get_list_delete(server: ServerProcess, tmp_path: Path, unique: str) -> None:
+    name = f"applied-{unique}"
+    spec = tmp_path / "p.yaml"
+    spec.write_text(yaml.safe_dump({"pipeline": pipeline(name), "tags": [{"key": "team", "value": "a"}]}))
+    result = stageline("apply", str(spec), endpoint=server.url)
+    assert result.returncode == 0, result.stderr
+    assert f"created {name} (version 1)" in result.stdout
+    result = stageline("apply", str(spec), endpoint=server.url)
+    assert f"updated {name} (version 2)" in result.stdout
+    got = stageline("get", name, "--output", "json", endpoint=server.url)
+    assert json.loads(got.stdout)["pipeline"]["version"] == 2
+    old = stageline("get", name, "--version", "1", "-o", "yaml", endpoint=server.url)
+    assert yaml.safe_load(old.stdout)["pipeline"]["version"] == 1
+    table = stageline("get", name, "-o", "table", endpoint=server.url)
+    assert "Source/AWS/CodeCommit" in table.stdout
+    listed = stageline("list", "--output", "json", endpoint=server.url)
+    assert name in [p["name"] for p in json.loads(listed.stdout)["pipelines"]]
+    assert name in stageline("list", endpoint=server.url).stdout
+    gone = stageline("delete", name, "--yes", endpoint=server.url)
+    assert gone.returncode == 0
+    missing = stageline("get", name, endpoint=server.url)
+    assert missing.returncode != 0 and "PipelineNotFoundException" in missing.stderr
+
+
+def test_commands_say_when_no_server_answers(tmp_path: Path) -> None:
+    result = stageline("list", endpoint="http://127.0.0.1:9")
+    assert result.returncode != 0
+    assert "cannot reach a stageline server at http://127.0.0.1:9" in result.stderr
+
+
+RUN_SPEC = """
+pipeline:
+  name: run-demo
+  roleArn: arn:aws:iam::123456789012:role/demo
+  artifactStore: {type: S3, location: demo-artifacts}
+  stages:
+    - name: Source
+      actions:
+        - name: Code
+          actionTypeId: {category: Source, owner: AWS, provider: CodeStarSourceConnection, version: "1"}
+          configuration:
+            ConnectionArn: arn:aws:codestar-connections:us-east-1:123456789012:connection/abc
+            FullRepositoryId: me/project
+            BranchName: main
+          outputArtifacts: [{name: Src}]
+    - name: Build
+      actions:
+        - name: Test
+          actionTypeId: {category: Compute, owner: AWS, provider: Commands, version: "1"}
+          inputArtifacts: [{name: Src}]
+          commands: [%s]
+"""
+
+
+@pytest.mark.parametrize(("command", "code", "expected"), [("python3 check.py", 0, "Succeeded"), ("exit 7", 1, "Failed")])
+def test_run_a_pipeline_on_local_files(tmp_path: Path, command: str, code: int, expected: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "check.py").write_text("print('checked the project')\n")
+    spec = tmp_path / "pipeline.yaml"
+    spec.write_text(RUN_SPEC % json.dumps(command))
+    result = stageline("run", str(spec), "--source", f"Code={project}")
+    assert result.returncode == code, result.stderr
+    assert expected in result.stderr
+    if code:
+        assert "exited with 7" in result.stderr
