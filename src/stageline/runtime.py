@@ -73,13 +73,21 @@ class Runtime:
         for name in names:
             with self.engine.transaction(name) as (conn, writer):
                 for job in job_store.expired_leases(conn, now_ms=2**62, limit=10_000):
-                    if job.pipeline_name != name or not (job.worker or "").startswith(self.worker_prefix):
+                    if job.pipeline_name != name or not (job.worker or "").startswith(
+                        self.worker_prefix
+                    ):
                         continue
                     if job.worker == current:
                         continue
                     job_store.set_status(
-                        conn, job.id, "Queued", writer.now, expect=(job.status,),
-                        nonce=None, worker=None, lease_expires_ms=None,
+                        conn,
+                        job.id,
+                        "Queued",
+                        writer.now,
+                        expect=(job.status,),
+                        nonce=None,
+                        worker=None,
+                        lease_expires_ms=None,
                     )
                     writer.jobs_created = True
                     count += 1
@@ -125,10 +133,12 @@ def build_runtime(
             **({"max_input_bytes": max_artifact_bytes} if max_artifact_bytes else {}),
         )
         engine.job_listeners.append(agent.wake)
-        engine.listeners.append(lambda _name: agent.poke())
+        engine.cancel_listeners.append(agent.poke)
         runtime.agent = agent
 
-    def first_execution(conn: Connection, row: pipeline_store.PipelineRow, _stored: dict[str, Any]) -> None:
+    def first_execution(
+        conn: Connection, row: pipeline_store.PipelineRow, _stored: dict[str, Any]
+    ) -> None:
         """CreatePipeline starts an execution at once, as AWS does."""
         writer = StateWriter(conn, ctx, ctx.clock.now_ms())
         operations.start_in(conn, writer, row.name, trigger_type=TriggerType.CREATE_PIPELINE)

@@ -48,7 +48,9 @@ def finish(operations: Operations, job_id: str, result: JobResult) -> None:
 
 
 class LocalBackend:
-    def __init__(self, jobs: JobService, operations: Operations, store: ArtifactStore, logs: FileLogStore) -> None:
+    def __init__(
+        self, jobs: JobService, operations: Operations, store: ArtifactStore, logs: FileLogStore
+    ) -> None:
         self.jobs = jobs
         self.operations = operations
         self.store = store
@@ -57,11 +59,11 @@ class LocalBackend:
     def claim(self, type_key: ActionTypeKey, *, worker: str, limit: int) -> list[ClaimedJob]:
         return [
             ClaimedJob(id=j.id, nonce=j.nonce or "", type_key=j.type_key, data=j.data)
-            for j in self.jobs.claim(type_key, worker=worker, limit=limit)
+            for j in self.jobs.claim(type_key, worker=worker, limit=limit, acknowledge=True)
         ]
 
     def acknowledge(self, job_id: str, nonce: str) -> str:
-        return self.jobs.acknowledge(job_id, nonce)
+        return "InProgress"  # claimed straight into InProgress
 
     def heartbeat(self, job_id: str) -> str:
         return self.jobs.heartbeat(job_id)

@@ -58,7 +58,9 @@ class ProviderRegistry:
                 factory: Factory = ep.load()
                 provider = factory(context)
             except Exception:
-                log.exception("provider plugin %s could not be loaded; its actions will wait", ep.name)
+                log.exception(
+                    "provider plugin %s could not be loaded; its actions will wait", ep.name
+                )
                 continue
             if provider is not None:
                 registry.add(provider)

@@ -133,13 +133,17 @@ class Agent:
     def _claim_round(self) -> bool:
         claimed_any = False
         for key in self.registry.types():
+            free = 0
             while self._slots.acquire(blocking=False):
-                jobs = self.backend.claim(key, worker=self.name, limit=1)
-                if not jobs:
-                    self._slots.release()
-                    break
+                free += 1
+            if not free:
+                break
+            jobs = self.backend.claim(key, worker=self.name, limit=free)
+            for _ in range(free - len(jobs)):
+                self._slots.release()
+            for job in jobs:
                 claimed_any = True
-                self._pool.submit(self._run_and_release, jobs[0])
+                self._pool.submit(self._run_and_release, job)
             if self._stop.is_set():
                 break
         return claimed_any
@@ -169,7 +173,10 @@ class Agent:
         with self._lock:
             self._pokes[job.id] = poke
         beat = threading.Thread(
-            target=self._heartbeat, args=(job.id, cancel, stop_heartbeat, poke), name=f"hb-{job.id[:8]}", daemon=True
+            target=self._heartbeat,
+            args=(job.id, cancel, stop_heartbeat, poke),
+            name=f"hb-{job.id[:8]}",
+            daemon=True,
         )
         beat.start()
         data, extra = job.data["job"], job.data.get("stageline", {})
@@ -251,7 +258,9 @@ class Agent:
             result = provider.run(ctx)
         except Exception as exc:
             log.exception("provider %s failed on job %s", job.type_key, job.id)
-            return JobResult.failed(f"the {job.type_key.provider} provider raised {type(exc).__name__}: {exc}")
+            return JobResult.failed(
+                f"the {job.type_key.provider} provider raised {type(exc).__name__}: {exc}"
+            )
         if not result.succeeded or result.continuation_token:
             return result
         for art in data.get("outputArtifacts", []):
@@ -262,7 +271,9 @@ class Agent:
                 return JobResult.failed(f"could not store output artifact '{art['name']}': {exc}")
         return result
 
-    def _heartbeat(self, job_id: str, cancel: threading.Event, stop: threading.Event, poke: threading.Event) -> None:
+    def _heartbeat(
+        self, job_id: str, cancel: threading.Event, stop: threading.Event, poke: threading.Event
+    ) -> None:
         next_beat = time.monotonic() + self.heartbeat_s
         while not stop.is_set():
             poke.wait(max(0.0, next_beat - time.monotonic()))

@@ -73,7 +73,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
     services = services or build_services(settings)
     dispatcher = Dispatcher(max_body_bytes=settings.max_request_bytes)
-    pipeline_endpoint = codepipeline.build_endpoint(services.pipelines, services.tags, services.action_types)
+    pipeline_endpoint = codepipeline.build_endpoint(
+        services.pipelines, services.tags, services.action_types
+    )
     executions.register(pipeline_endpoint, services.runtime)
     dispatcher.add(pipeline_endpoint)
     dispatcher.add(codecommit.build_endpoint(services.repos))

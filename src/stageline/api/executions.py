@@ -32,7 +32,9 @@ def register(endpoint: ServiceEndpoint, runtime: Runtime) -> None:
     def list_pipeline_executions(p: dict[str, Any]) -> dict[str, Any]:
         stage = ((p.get("filter") or {}).get("succeededInStage") or {}).get("stageName")
         items, token = queries.list_executions(
-            p["pipelineName"], max_results=p.get("maxResults"), next_token=p.get("nextToken"),
+            p["pipelineName"],
+            max_results=p.get("maxResults"),
+            next_token=p.get("nextToken"),
             succeeded_in_stage=stage,
         )
         return {"pipelineExecutionSummaries": items, **({"nextToken": token} if token else {})}
@@ -42,40 +44,62 @@ def register(endpoint: ServiceEndpoint, runtime: Runtime) -> None:
 
     def list_action_executions(p: dict[str, Any]) -> dict[str, Any]:
         flt = p.get("filter") or {}
-        execution_id = flt.get("pipelineExecutionId") or (flt.get("latestInPipelineExecution") or {}).get(
-            "pipelineExecutionId"
-        )
+        execution_id = flt.get("pipelineExecutionId") or (
+            flt.get("latestInPipelineExecution") or {}
+        ).get("pipelineExecutionId")
         items, token = queries.list_action_executions(
-            p["pipelineName"], execution_id=execution_id, max_results=p.get("maxResults"),
+            p["pipelineName"],
+            execution_id=execution_id,
+            max_results=p.get("maxResults"),
             next_token=p.get("nextToken"),
         )
         return {"actionExecutionDetails": items, **({"nextToken": token} if token else {})}
 
     def stop_pipeline_execution(p: dict[str, Any]) -> dict[str, Any]:
         execution_id = ops.stop(
-            p["pipelineName"], p["pipelineExecutionId"], abandon=bool(p.get("abandon")), reason=p.get("reason")
+            p["pipelineName"],
+            p["pipelineExecutionId"],
+            abandon=bool(p.get("abandon")),
+            reason=p.get("reason"),
         )
         return {"pipelineExecutionId": execution_id}
 
     def retry_stage_execution(p: dict[str, Any]) -> dict[str, Any]:
-        execution_id = ops.retry(p["pipelineName"], p["stageName"], p["pipelineExecutionId"], p["retryMode"])
+        execution_id = ops.retry(
+            p["pipelineName"], p["stageName"], p["pipelineExecutionId"], p["retryMode"]
+        )
         return {"pipelineExecutionId": execution_id}
 
     def put_approval_result(p: dict[str, Any]) -> dict[str, Any]:
         at = ops.put_approval(
-            p["pipelineName"], p["stageName"], p["actionName"], p["token"],
-            p["result"]["status"], p["result"]["summary"], ANONYMOUS,
+            p["pipelineName"],
+            p["stageName"],
+            p["actionName"],
+            p["token"],
+            p["result"]["status"],
+            p["result"]["summary"],
+            ANONYMOUS,
         )
         return {"approvedAt": ms_to_datetime(at)}
 
     def disable_stage_transition(p: dict[str, Any]) -> None:
         ops.set_transition(
-            p["pipelineName"], p["stageName"], p["transitionType"], enabled=False, reason=p["reason"], by=ANONYMOUS
+            p["pipelineName"],
+            p["stageName"],
+            p["transitionType"],
+            enabled=False,
+            reason=p["reason"],
+            by=ANONYMOUS,
         )
 
     def enable_stage_transition(p: dict[str, Any]) -> None:
         ops.set_transition(
-            p["pipelineName"], p["stageName"], p["transitionType"], enabled=True, reason=None, by=ANONYMOUS
+            p["pipelineName"],
+            p["stageName"],
+            p["transitionType"],
+            enabled=True,
+            reason=None,
+            by=ANONYMOUS,
         )
 
     endpoint.handlers.update(

@@ -37,10 +37,8 @@ def produced_state(
     """Artifacts and namespaces produced so far in ``ex``: by the latest successful attempts."""
     artifacts: dict[str, dict[str, Any]] = {}
     namespaces: dict[str, dict[str, str]] = {}
-    latest = store.latest_attempts(store.actions_of(conn, ex.id))
+    latest = store.latest_attempts(store.succeeded_actions_of(conn, ex.id))
     for row in sorted(latest.values(), key=lambda a: a.updated_ms):
-        if row.status != ActionStatus.SUCCEEDED:
-            continue
         for art in row.output.get("outputArtifacts", []):
             artifacts[art["name"]] = art
         namespace = row.input.get("namespace")

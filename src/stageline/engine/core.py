@@ -55,6 +55,8 @@ class Engine:
         # Called after a commit that changed a pipeline's executions (SSE, agents' wake-up).
         self.listeners: list[Listener] = []
         self.job_listeners: list[Callable[[], None]] = []
+        # Called after a commit that cancelled open jobs, so agents stop working on them.
+        self.cancel_listeners: list[Callable[[], None]] = []
 
     # --- transactions ---------------------------------------------------------------------
 
@@ -89,9 +91,9 @@ class Engine:
         total = Step()
         touched = set(writer.touched)
         if touched:
-            self._settle(conn, writer, total, pipeline_name, lambda e: e.id in touched, keep=False)
+            self._settle(conn, writer, total, lambda: sorted(touched), waiting=None)
         if not touched or total.released:
-            self._settle(conn, writer, total, pipeline_name, lambda e: e.waiting, keep=True)
+            self._settle(conn, writer, total, lambda: [], waiting=pipeline_name)
         return total
 
     def _settle(
@@ -99,22 +101,27 @@ class Engine:
         conn: Connection,
         writer: StateWriter,
         total: Step,
-        pipeline_name: str,
-        select: Callable[[ExecutionRow], bool],
+        first: Callable[[], list[str]],
         *,
-        keep: bool,
+        waiting: str | None,
     ) -> None:
-        """Step the selected executions, then only those that moved (plus, with ``keep``, the
-        selected ones again), until a pass moves nothing."""
-        moved: set[str] | None = None
+        """Step the ``first`` executions (and, with ``waiting``, every execution of that pipeline
+        waiting at a stage entrance), then those that moved, until a pass moves nothing."""
+        ids: list[str] = first()
         for _ in range(MAX_STEPS):
-            active = store.active_executions(conn, pipeline_name)
-            if moved is None:
-                candidates = [e for e in active if select(e)]
-            else:
-                candidates = [e for e in active if e.id in moved or (keep and select(e))]
-            now_moved: set[str] = set()
+            candidates = [
+                ex for ex in (store.get_execution(conn, i) for i in ids) if ex is not None
+            ]
+            if waiting is not None:
+                known = {ex.id for ex in candidates}
+                candidates += [
+                    ex for ex in store.waiting_executions(conn, waiting) if ex.id not in known
+                ]
+                candidates.sort(key=lambda ex: ex.seq)
+            moved: list[str] = []
             for ex in candidates:
+                if not ExecutionStatus(ex.status).active:
+                    continue
                 step = Step()
                 self._step(conn, writer, ex, step)
                 total.jobs_created |= step.jobs_created
@@ -122,14 +129,14 @@ class Engine:
                 if step.progressed:
                     total.progressed = True
                     if not step.resting:
-                        now_moved.add(ex.id)
-            if not now_moved:
+                        moved.append(ex.id)
+            if not moved:
                 return
-            moved = now_moved
-        raise RuntimeError(f"executions of {pipeline_name} did not settle after {MAX_STEPS} steps")
+            ids = moved
+        raise RuntimeError(f"executions did not settle after {MAX_STEPS} steps")
 
     def _step(self, conn: Connection, writer: StateWriter, ex: ExecutionRow, step: Step) -> None:
-        ex = store.get_execution(conn, ex.id) or ex  # an earlier step this pass may have changed it
+        """Move one execution as far as one decision goes (``ex`` was read this pass)."""
         if not ExecutionStatus(ex.status).active:
             return
         key = ("declaration", ex.pipeline_name, ex.pipeline_version)
@@ -161,7 +168,7 @@ class Engine:
             writer.execution(ex, ExecutionStatus.STOPPED)
             step.progressed = True
             return
-        if not self._may_enter(conn, ex, decl, index):
+        if not self._may_enter(conn, writer, ex, decl, index):
             return
         stage = decl.stages[index]
         previous = store.get_stage(conn, ex.id, stage.name)
@@ -177,15 +184,23 @@ class Engine:
             updated_ms=writer.now,
         )
         ex = writer.execution(ex, waiting=False, waiting_since_ms=None)
-        writer.stage(ex, row, StageStatus.IN_PROGRESS)
+        writer.stage(ex, row, StageStatus.IN_PROGRESS, previous=previous)
         step.progressed = True
 
     def _may_enter(
-        self, conn: Connection, ex: ExecutionRow, decl: PipelineDecl, index: int
+        self,
+        conn: Connection,
+        writer: StateWriter,
+        ex: ExecutionRow,
+        decl: PipelineDecl,
+        index: int,
     ) -> bool:
         """Transitions enabled, and in SUPERSEDED/QUEUED mode the stage lock is free and it's our turn."""
         stage = decl.stages[index]
-        transitions = store.transitions_of(conn, ex.pipeline_name)
+        key = ("transitions", ex.pipeline_name)
+        if key not in writer.cache:
+            writer.cache[key] = store.transitions_of(conn, ex.pipeline_name)
+        transitions = writer.cache[key]
         inbound = transitions.get((stage.name, "Inbound"))
         if inbound is not None and not inbound.enabled:
             return False
@@ -234,15 +249,15 @@ class Engine:
                 any(a.status == ActionStatus.ABANDONED for a in failed)
                 and ex.status == ExecutionStatus.STOPPING
             ):
-                writer.stage(ex, stage_row, StageStatus.STOPPED)
+                writer.stage(ex, stage_row, StageStatus.STOPPED, previous=stage_row)
                 writer.execution(ex, ExecutionStatus.STOPPED)
             else:
-                writer.stage(ex, stage_row, StageStatus.FAILED)
+                writer.stage(ex, stage_row, StageStatus.FAILED, previous=stage_row)
                 writer.execution(ex, ExecutionStatus.FAILED, status_summary=summary)
             step.progressed = step.released = True
             return
         if ex.status == ExecutionStatus.STOPPING:
-            writer.stage(ex, stage_row, StageStatus.STOPPED)
+            writer.stage(ex, stage_row, StageStatus.STOPPED, previous=stage_row)
             writer.execution(ex, ExecutionStatus.STOPPED)
             step.progressed = step.released = True
             return
@@ -259,7 +274,7 @@ class Engine:
                 step.progressed = True
                 step.resting = resting
                 return
-        writer.stage(ex, stage_row, StageStatus.SUCCEEDED)
+        writer.stage(ex, stage_row, StageStatus.SUCCEEDED, previous=stage_row)
         step.progressed = step.released = True
         if index + 1 >= len(decl.stages):
             writer.execution(ex, ExecutionStatus.SUCCEEDED)
@@ -349,6 +364,9 @@ class _Tx:
             self.engine.notify(
                 self.pipeline_name, self.step.jobs_created or self.writer.jobs_created
             )
+            if self.writer.jobs_cancelled:
+                for listener in self.engine.cancel_listeners:
+                    listener()
 
 
 def new_id() -> str:

@@ -37,11 +37,15 @@ class JobService:
         worker: str,
         limit: int = 1,
         regions: tuple[str | None, ...] | None = None,
+        acknowledge: bool = False,
     ) -> list[JobRow]:
+        """Claim queued jobs; ``acknowledge`` claims straight into InProgress (the in-process
+        agent, which needs no separate AcknowledgeJob round trip)."""
         with self.ctx.db.write() as conn:
             return job_store.claim(
                 conn,
                 type_key,
+                status=JobStatus.IN_PROGRESS if acknowledge else JobStatus.DISPATCHED,
                 worker=worker,
                 limit=limit,
                 lease_ms=self.lease_ms,

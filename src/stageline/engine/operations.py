@@ -148,6 +148,7 @@ class Operations:
     ) -> None:
         for job in job_store.for_action(conn, action.id):
             if JobStatus(job.status).open:
+                writer.jobs_cancelled = True
                 job_store.set_status(
                     conn,
                     job.id,
@@ -447,6 +448,7 @@ class Operations:
                 for job in job_store.for_action(conn, current.id):
                     if JobStatus(job.status).open:
                         job_store.set_status(conn, job.id, JobStatus.TIMED_OUT, writer.now)
+                        writer.jobs_cancelled = True
                 writer.action(
                     ex,
                     current,

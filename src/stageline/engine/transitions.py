@@ -44,6 +44,8 @@ class StateWriter:
         self.now = now_ms
         # Set by operations that queue a job outside the engine's stepping (continuations).
         self.jobs_created = False
+        # Set when open jobs were cancelled (abandon, timeout): agents must look now.
+        self.jobs_cancelled = False
         # Executions changed in this transaction: the engine steps these first.
         self.touched: set[str] = set()
         # Per-transaction memo (declarations, the action type catalog).
@@ -97,8 +99,11 @@ class StateWriter:
 
     # --- stage executions -----------------------------------------------------------------
 
-    def stage(self, ex: ExecutionRow, row: StageRow, status: str, **fields: Any) -> StageRow:
-        previous = store.get_stage(self.conn, row.execution_id, row.stage_name)
+    def stage(
+        self, ex: ExecutionRow, row: StageRow, status: str, *, previous: Any = ..., **fields: Any
+    ) -> StageRow:
+        if previous is ...:
+            previous = store.get_stage(self.conn, row.execution_id, row.stage_name)
         new = dataclasses.replace(row, status=status, updated_ms=self.now, **fields)
         self.touched.add(ex.id)
         store.upsert_stage(self.conn, new)

@@ -7,6 +7,8 @@ busy timeout instead of failing when a read lock would have to be upgraded.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +37,9 @@ class Database:
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self.dialect == "sqlite" else contextlib.nullcontext()
+        )
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -63,8 +68,13 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A transaction that may write; committed on success, rolled back on error."""
-        with self.engine.connect() as conn:
+        """A transaction that may write; committed on success, rolled back on error.
+
+        On SQLite, writers of this process first queue on a lock: SQLite's own busy
+        handler backs off by sleeping (up to 100 ms at a time), so threads waiting for
+        its write lock would otherwise idle long after it is free.
+        """
+        with self._write_lock, self.engine.connect() as conn:
             conn = conn.execution_options(stageline_write=True)
             with conn.begin():
                 yield conn

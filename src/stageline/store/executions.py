@@ -148,6 +148,25 @@ _ACTIVE_EXECUTIONS = (
 )
 
 
+_WAITING_EXECUTIONS = (
+    select(pipeline_executions)
+    .where(
+        pipeline_executions.c.pipeline_name == bindparam("b_name"),
+        pipeline_executions.c.status.in_(ACTIVE),
+        pipeline_executions.c.waiting.is_(True),
+    )
+    .order_by(pipeline_executions.c.seq)
+)
+
+
+def waiting_executions(conn: Connection, pipeline_name: str) -> list[ExecutionRow]:
+    """Active executions of a pipeline waiting at a stage entrance, oldest first."""
+    return [
+        execution_from(r)
+        for r in conn.execute(_WAITING_EXECUTIONS, {"b_name": pipeline_name}).mappings()
+    ]
+
+
 def insert_execution(conn: Connection, **values: Any) -> None:
     conn.execute(_INSERT_EXECUTION, _encode(values, _JSON_EXECUTION))
 
@@ -352,6 +371,21 @@ _BRIEFS_OF_STAGE = (
 def briefs_of_stage(conn: Connection, execution_id: str, stage_name: str) -> list[ActionBrief]:
     rows = conn.execute(_BRIEFS_OF_STAGE, {"b_ex": execution_id, "b_stage": stage_name}).mappings()
     return [ActionBrief(**dict(r)) for r in rows]
+
+
+_SUCCEEDED_OF = (
+    select(action_executions)
+    .where(
+        action_executions.c.execution_id == bindparam("b_ex"),
+        action_executions.c.status == "Succeeded",
+    )
+    .order_by(action_executions.c.started_ms, action_executions.c.attempt)
+)
+
+
+def succeeded_actions_of(conn: Connection, execution_id: str) -> list[ActionRow]:
+    """Succeeded attempts of an execution's actions: what has produced artifacts and variables."""
+    return [action_from(r) for r in conn.execute(_SUCCEEDED_OF, {"b_ex": execution_id}).mappings()]
 
 
 def insert_action(conn: Connection, **values: Any) -> None:

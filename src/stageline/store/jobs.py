@@ -103,6 +103,7 @@ def claim(
     lease_ms: int,
     now_ms: int,
     regions: tuple[str | None, ...] | None = None,
+    status: str = "Dispatched",
 ) -> list[JobRow]:
     """Move up to ``limit`` queued jobs of one type to Dispatched with a fresh nonce and lease."""
     query = (
@@ -138,7 +139,7 @@ def claim(
             update(jobs)
             .where(jobs.c.id == job_id, jobs.c.status == "Queued")
             .values(
-                status="Dispatched",
+                status=status,
                 nonce=nonce,
                 worker=worker,
                 lease_expires_ms=now_ms + lease_ms,
