@@ -185,21 +185,26 @@ class Agent:
         writer = self.backend.log_writer(context["action"]["actionExecutionId"], secrets_to_mask)
         try:
             result = self._execute(job, provider, workspace, writer, cancel)
-        finally:
             stop_heartbeat.set()
             poke.set()
-            beat.join(timeout=5)
             try:
                 writer.close()
             except Exception:  # pragma: no cover
                 log.exception("closing the log of job %s failed", job.id)
+            if not (cancel.is_set() and not result.succeeded and self._stop.is_set()):
+                # Report first, clean up after: the next action should not wait for rm -rf.
+                # (When shutting down, a cancelled job is left to lease expiry to run elsewhere.)
+                self.backend.finish(job.id, result)
+        finally:
+            stop_heartbeat.set()
+            poke.set()
+            beat.join(timeout=5)
+            if not writer.closed:
+                writer.close()
             shutil.rmtree(workspace, ignore_errors=True)
             with self._lock:
                 self._running.pop(job.id, None)
                 self._pokes.pop(job.id, None)
-        if cancel.is_set() and not result.succeeded and self._stop.is_set():
-            return  # shutting down: leave the job to lease expiry so another agent re-runs it
-        self.backend.finish(job.id, result)
 
     def _execute(
         self, job: ClaimedJob, provider: Any, workspace: Path, writer: Any, cancel: threading.Event
