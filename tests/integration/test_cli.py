@@ -112,3 +112,62 @@ def test_run_a_pipeline_on_local_files(tmp_path: Path, command: str, code: int, 
     assert expected in result.stderr
     if code:
         assert "exited with 7" in result.stderr
+
+
+CFN_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Branch:
+    Type: String
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties: {AssumeRolePolicyDocument: {}}
+  Pipeline:
+    Type: AWS::CodePipeline::Pipeline
+    Properties:
+      Name: !Sub "${AWS::StackName}-cfn"
+      RoleArn: !GetAtt Role.Arn
+      ArtifactStore: {Type: S3, Location: !Sub "artifacts-${AWS::AccountId}"}
+      DisableInboundStageTransitions:
+        - {StageName: Build, Reason: frozen by the template}
+      Stages:
+        - Name: Source
+          Actions:
+            - Name: Source
+              ActionTypeId: {Category: Source, Owner: AWS, Provider: CodeCommit, Version: "1"}
+              Configuration: {RepositoryName: app, BranchName: !Ref Branch, PollForSourceChanges: false}
+              OutputArtifacts: [{Name: Src}]
+        - Name: Build
+          Actions:
+            - Name: Build
+              ActionTypeId: {Category: Build, Owner: AWS, Provider: CodeBuild, Version: "1"}
+              Configuration: {ProjectName: !Ref AWS::StackName}
+              InputArtifacts: [{Name: Src}]
+"""
+
+
+def test_apply_a_cloudformation_template(server: ServerProcess, tmp_path: Path, unique: str) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text(CFN_TEMPLATE)
+    missing = stageline("lint", str(template))
+    assert missing.returncode == 1 and "--parameter Branch=VALUE" in missing.stderr
+    linted = stageline("lint", str(template), "--parameter", "Branch=main", "--stack-name", f"st{unique}")
+    assert linted.returncode == 0, linted.stderr
+    assert "stands for the role created by this template" in linted.stdout
+    applied = stageline(
+        "apply", str(template), "-p", "Branch=main", "--stack-name", f"st{unique}", endpoint=server.url
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert "disabled the transition into Build" in applied.stdout
+    cp = server.client("codepipeline")
+    got = cp.get_pipeline(name=f"st{unique}-cfn")["pipeline"]
+    assert got["stages"][0]["actions"][0]["configuration"]["BranchName"] == "main"
+    assert got["stages"][0]["actions"][0]["configuration"]["PollForSourceChanges"] == "false"
+    assert got["roleArn"] == "arn:aws:iam::123456789012:role/Role"
+    build = cp.get_pipeline_state(name=f"st{unique}-cfn")["stageStates"][1]
+    assert build["inboundTransitionState"] == {
+        **build["inboundTransitionState"],
+        "enabled": False,
+        "disabledReason": "frozen by the template",
+    }

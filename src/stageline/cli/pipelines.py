@@ -164,6 +164,17 @@ def apply(
                         f"[green]updated[/] {name} (version {result['pipeline']['version']})",
                         highlight=False,
                     )
+                for transition in item.disabled_transitions:
+                    # CloudFormation's DisableInboundStageTransitions, applied as the console would
+                    cp.disable_stage_transition(
+                        pipelineName=name,
+                        stageName=transition["stageName"],
+                        transitionType="Inbound",
+                        reason=transition.get("reason") or "disabled by the pipeline's template",
+                    )
+                    console.print(
+                        f"  disabled the transition into {transition['stageName']}", highlight=False
+                    )
             except ClientError as exc:
                 raise click.ClickException(f"{path} [{item.origin}]: {_client_error(exc)}") from exc
 
