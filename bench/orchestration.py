@@ -155,9 +155,7 @@ def main() -> None:
                 key=lambda d: d["actionName"],
             )
             marks = [b.marks[d["actionExecutionId"]] for d in ordered]
-            gaps = sorted(
-                (nxt[0] - prev[1]) * 1000 for prev, nxt in itertools.pairwise(marks)
-            )
+            gaps = sorted((nxt[0] - prev[1]) * 1000 for prev, nxt in itertools.pairwise(marks))
             print(
                 f"overhead per action ({len(gaps)} gaps): median {statistics.median(gaps):.2f} ms, "
                 f"p99 {gaps[min(len(gaps) - 1, int(len(gaps) * 0.99))]:.2f} ms  (AWS: about 1000 ms)"

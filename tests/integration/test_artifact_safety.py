@@ -39,7 +39,9 @@ def _zip(entries: list[tuple[str, bytes, int | None]]) -> bytes:
 
 
 def traversal(outside: Path) -> bytes:
-    return _zip([("ok.txt", b"fine", None), (f"../../../../../../..{outside}/escaped.txt", b"gotcha", None)])
+    return _zip(
+        [("ok.txt", b"fine", None), (f"../../../../../../..{outside}/escaped.txt", b"gotcha", None)]
+    )
 
 
 def link_outside(outside: Path) -> bytes:
@@ -47,7 +49,12 @@ def link_outside(outside: Path) -> bytes:
 
 
 def write_through_link(outside: Path) -> bytes:
-    return _zip([("link", str(outside).encode(), stat.S_IFLNK | 0o777), ("link/escaped.txt", b"gotcha", None)])
+    return _zip(
+        [
+            ("link", str(outside).encode(), stat.S_IFLNK | 0o777),
+            ("link/escaped.txt", b"gotcha", None),
+        ]
+    )
 
 
 def too_large(_outside: Path) -> bytes:
@@ -84,7 +91,9 @@ def test_hostile_artifact_fails_the_action(
             ("Deploy", [commands("Use", ["cat built.txt"], inputs=("Pkg",))]),
         )
     )
-    cp.disable_stage_transition(pipelineName=name, stageName="Deploy", transitionType="Inbound", reason="swap")
+    cp.disable_stage_transition(
+        pipelineName=name, stageName="Deploy", transitionType="Inbound", reason="swap"
+    )
     w = Watcher(cp, name)
     ex = w.latest()
     wait_until(lambda: ex in w.waiting_at("Deploy"))

@@ -15,12 +15,19 @@ from tests.support.declarations import codebuild, codecommit, pipeline
 from tests.support.server import ServerProcess
 
 
-def stageline(*args: str, endpoint: str | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def stageline(
+    *args: str, endpoint: str | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200"}
     if endpoint:
         env["STAGELINE_ENDPOINT_URL"] = endpoint
     return subprocess.run(
-        [sys.executable, "-m", "stageline", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+        [sys.executable, "-m", "stageline", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
     )
 
 
@@ -30,12 +37,17 @@ def test_lint_accepts_a_valid_file_and_explains_a_broken_one(tmp_path: Path) -> 
     result = stageline("lint", str(good))
     assert result.returncode == 0, result.stderr
     assert "pipeline 'linted'" in result.stdout
-    bad = pipeline("broken", ("Source", [codecommit()]), ("Build", [codebuild(inputs=("SourceOutput",))]))
+    bad = pipeline(
+        "broken", ("Source", [codecommit()]), ("Build", [codebuild(inputs=("SourceOutput",))])
+    )
     broken = tmp_path / "broken.yaml"
     broken.write_text(yaml.safe_dump({"pipeline": bad}))
     result = stageline("lint", str(broken))
     assert result.returncode == 1
-    assert "input artifact 'SourceOutput' is not produced by an earlier action (did you mean 'SourceOut'?)" in result.stderr
+    assert (
+        "input artifact 'SourceOutput' is not produced by an earlier action (did you mean 'SourceOut'?)"
+        in result.stderr
+    )
 
 
 def test_lint_reports_unparseable_files_with_their_position(tmp_path: Path) -> None:
@@ -49,7 +61,9 @@ def test_lint_reports_unparseable_files_with_their_position(tmp_path: Path) -> N
 def test_apply_get_list_delete(server: ServerProcess, tmp_path: Path, unique: str) -> None:
     name = f"applied-{unique}"
     spec = tmp_path / "p.yaml"
-    spec.write_text(yaml.safe_dump({"pipeline": pipeline(name), "tags": [{"key": "team", "value": "a"}]}))
+    spec.write_text(
+        yaml.safe_dump({"pipeline": pipeline(name), "tags": [{"key": "team", "value": "a"}]})
+    )
     result = stageline("apply", str(spec), endpoint=server.url)
     assert result.returncode == 0, result.stderr
     assert f"created {name} (version 1)" in result.stdout
@@ -100,8 +114,12 @@ pipeline:
 """
 
 
-@pytest.mark.parametrize(("command", "code", "expected"), [("python3 check.py", 0, "Succeeded"), ("exit 7", 1, "Failed")])
-def test_run_a_pipeline_on_local_files(tmp_path: Path, command: str, code: int, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("command", "code", "expected"), [("python3 check.py", 0, "Succeeded"), ("exit 7", 1, "Failed")]
+)
+def test_run_a_pipeline_on_local_files(
+    tmp_path: Path, command: str, code: int, expected: str
+) -> None:
     project = tmp_path / "project"
     project.mkdir()
     (project / "check.py").write_text("print('checked the project')\n")
@@ -147,16 +165,26 @@ Resources:
 """
 
 
-def test_apply_a_cloudformation_template(server: ServerProcess, tmp_path: Path, unique: str) -> None:
+def test_apply_a_cloudformation_template(
+    server: ServerProcess, tmp_path: Path, unique: str
+) -> None:
     template = tmp_path / "template.yaml"
     template.write_text(CFN_TEMPLATE)
     missing = stageline("lint", str(template))
     assert missing.returncode == 1 and "--parameter Branch=VALUE" in missing.stderr
-    linted = stageline("lint", str(template), "--parameter", "Branch=main", "--stack-name", f"st{unique}")
+    linted = stageline(
+        "lint", str(template), "--parameter", "Branch=main", "--stack-name", f"st{unique}"
+    )
     assert linted.returncode == 0, linted.stderr
     assert "stands for the role created by this template" in linted.stdout
     applied = stageline(
-        "apply", str(template), "-p", "Branch=main", "--stack-name", f"st{unique}", endpoint=server.url
+        "apply",
+        str(template),
+        "-p",
+        "Branch=main",
+        "--stack-name",
+        f"st{unique}",
+        endpoint=server.url,
     )
     assert applied.returncode == 0, applied.stderr
     assert "disabled the transition into Build" in applied.stdout

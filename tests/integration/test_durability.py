@@ -22,8 +22,13 @@ def _pipeline(repo: str) -> dict[str, Any]:
     return declaration(
         "durable",
         ("Source", [source(repo)]),
-        ("Build", [commands("Compile", ["sleep 0.2", "echo built > out.txt"], outputs=("Bin",)),
-                   commands("Lint", ["sleep 0.25"])]),
+        (
+            "Build",
+            [
+                commands("Compile", ["sleep 0.2", "echo built > out.txt"], outputs=("Bin",)),
+                commands("Lint", ["sleep 0.25"]),
+            ],
+        ),
         ("Test", [commands("Check", ["test -f out.txt", "sleep 0.2"], inputs=("Bin",))]),
         ("Gate", [gate()]),
         ("Deploy", [commands("Ship", ["test -f out.txt"], inputs=("Bin",))]),
@@ -48,7 +53,9 @@ def test_kill_dash_nine_at_many_points_loses_nothing(tmp_path: Path) -> None:
         executions: list[str] = [Watcher(cp, "durable").latest()]
         for offset in KILL_AFTER_S:
             if offset != KILL_AFTER_S[0]:
-                executions.append(cp.start_pipeline_execution(name="durable")["pipelineExecutionId"])
+                executions.append(
+                    cp.start_pipeline_execution(name="durable")["pipelineExecutionId"]
+                )
             time.sleep(offset)
             server = _restart(data_dir, server)
             cp = server.client("codepipeline")
@@ -61,16 +68,23 @@ def test_kill_dash_nine_at_many_points_loses_nothing(tmp_path: Path) -> None:
                 cp = server.client("codepipeline")
                 w = Watcher(cp, "durable")
             cp.put_approval_result(
-                pipelineName="durable", stageName="Gate", actionName="Approve",
-                result={"summary": "after a crash", "status": "Approved"}, token=token,
+                pipelineName="durable",
+                stageName="Gate",
+                actionName="Approve",
+                result={"summary": "after a crash", "status": "Approved"},
+                token=token,
             )
             assert w.finished(ex) == "Succeeded", (offset, w.state())
         # Every execution ran every action to success; each action's last attempt succeeded.
         for ex in executions:
             acts = w.actions(ex)
             assert {a: d["status"] for a, d in acts.items()} == {
-                "Source": "Succeeded", "Compile": "Succeeded", "Lint": "Succeeded",
-                "Check": "Succeeded", "Approve": "Succeeded", "Ship": "Succeeded",
+                "Source": "Succeeded",
+                "Compile": "Succeeded",
+                "Lint": "Succeeded",
+                "Check": "Succeeded",
+                "Approve": "Succeeded",
+                "Ship": "Succeeded",
             }
         _check_history_and_events(data_dir, executions)
     finally:
@@ -82,12 +96,14 @@ def _check_history_and_events(data_dir: Path, executions: list[str]) -> None:
     with engine.connect() as conn:
         for ex in executions:
             rows = conn.execute(
-                text("SELECT entity, to_status FROM history WHERE execution_id = :e ORDER BY id"), {"e": ex}
+                text("SELECT entity, to_status FROM history WHERE execution_id = :e ORDER BY id"),
+                {"e": ex},
             ).all()
             assert rows[0] == ("pipeline", "InProgress")
             assert rows[-1] == ("pipeline", "Succeeded")
             events = conn.execute(
-                text("SELECT payload FROM outbox WHERE payload LIKE :p"), {"p": f'%"execution-id":"{ex}"%'}
+                text("SELECT payload FROM outbox WHERE payload LIKE :p"),
+                {"p": f'%"execution-id":"{ex}"%'},
             ).all()
             # one event per recorded transition, none lost and none invented
             assert len(events) == len(rows)
@@ -106,7 +122,9 @@ def test_a_job_whose_worker_died_is_run_again(tmp_path: Path) -> None:
         cp = server.client("codepipeline")
         cp.create_pipeline(
             pipeline=declaration(
-                "again", ("Source", [source("again")]), ("Build", [commands("Long", [f"echo run >> {runs}", "sleep 1"])])
+                "again",
+                ("Source", [source("again")]),
+                ("Build", [commands("Long", [f"echo run >> {runs}", "sleep 1"])]),
             )
         )
         w = Watcher(cp, "again")

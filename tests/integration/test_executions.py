@@ -43,7 +43,9 @@ def repo(server: ServerProcess, git: GitClient, tmp_path: Path, unique: str) -> 
     return {"name": name, "commit": commit}
 
 
-def test_three_stages_with_parallel_actions_and_variables(client: Any, repo: dict[str, str], unique: str) -> None:
+def test_three_stages_with_parallel_actions_and_variables(
+    client: Any, repo: dict[str, str], unique: str
+) -> None:
     name = f"e2e-{unique}"
     client.create_pipeline(
         pipeline=declaration(
@@ -55,7 +57,12 @@ def test_three_stages_with_parallel_actions_and_variables(client: Any, repo: dic
                     commands("Unit", ["sleep 0.7", "python3 app.py"]),
                     commands(
                         "Package",
-                        ["sleep 0.7", "mkdir -p dist", "cp app.py VERSION dist/", "export PKG=app-$(cat VERSION)"],
+                        [
+                            "sleep 0.7",
+                            "mkdir -p dist",
+                            "cp app.py VERSION dist/",
+                            "export PKG=app-$(cat VERSION)",
+                        ],
                         outputs=("Pkg",),
                         outputVariables=["PKG"],
                         namespace="Build",
@@ -67,7 +74,10 @@ def test_three_stages_with_parallel_actions_and_variables(client: Any, repo: dic
                 [
                     commands(
                         "Ship",
-                        ["test -f dist/app.py", "export SEEN=#{SourceVariables.CommitId}:#{Build.PKG}"],
+                        [
+                            "test -f dist/app.py",
+                            "export SEEN=#{SourceVariables.CommitId}:#{Build.PKG}",
+                        ],
                         inputs=("Pkg",),
                         outputVariables=["SEEN"],
                     )
@@ -81,11 +91,16 @@ def test_three_stages_with_parallel_actions_and_variables(client: Any, repo: dic
     acts = w.actions(ex)
     unit, package = acts["Unit"], acts["Package"]
     # Same runOrder: they ran at the same time, not one after the other.
-    assert unit["startTime"] < package["lastUpdateTime"] and package["startTime"] < unit["lastUpdateTime"]
+    assert (
+        unit["startTime"] < package["lastUpdateTime"]
+        and package["startTime"] < unit["lastUpdateTime"]
+    )
     assert acts["Ship"]["output"]["outputVariables"] == {"SEEN": f"{repo['commit']}:app-1.0"}
     assert acts["Source"]["output"]["outputVariables"]["CommitId"] == repo["commit"]
     assert acts["Source"]["output"]["outputVariables"]["CommitMessage"] == "Add the app"
-    execution = client.get_pipeline_execution(pipelineName=name, pipelineExecutionId=ex)["pipelineExecution"]
+    execution = client.get_pipeline_execution(pipelineName=name, pipelineExecutionId=ex)[
+        "pipelineExecution"
+    ]
     assert execution["trigger"]["triggerType"] == "CreatePipeline"
     assert execution["artifactRevisions"][0]["revisionId"] == repo["commit"]
     summary = w.executions()[0]
@@ -93,13 +108,21 @@ def test_three_stages_with_parallel_actions_and_variables(client: Any, repo: dic
     assert w.action_state("Source", "Source")["currentRevision"]["revisionId"] == repo["commit"]
 
 
-def test_a_failing_action_fails_the_stage_and_says_why(client: Any, repo: dict[str, str], unique: str) -> None:
+def test_a_failing_action_fails_the_stage_and_says_why(
+    client: Any, repo: dict[str, str], unique: str
+) -> None:
     name = f"fail-{unique}"
     client.create_pipeline(
         pipeline=declaration(
             name,
             ("Source", [source(repo["name"])]),
-            ("Build", [commands("Broken", ["echo about to fail", "exit 3"]), commands("Fine", ["sleep 0.3"])]),
+            (
+                "Build",
+                [
+                    commands("Broken", ["echo about to fail", "exit 3"]),
+                    commands("Fine", ["sleep 0.3"]),
+                ],
+            ),
             ("Deploy", [commands("Never", ["true"])]),
         )
     )
@@ -114,13 +137,18 @@ def test_a_failing_action_fails_the_stage_and_says_why(client: Any, repo: dict[s
     assert w.stage("Build")["latestExecution"]["status"] == "Failed"
 
 
-def test_approvals_approved_rejected_and_refused(client: Any, repo: dict[str, str], unique: str) -> None:
+def test_approvals_approved_rejected_and_refused(
+    client: Any, repo: dict[str, str], unique: str
+) -> None:
     name = f"appr-{unique}"
     client.create_pipeline(
         pipeline=declaration(
             name,
             ("Source", [source(repo["name"])]),
-            ("Gate", [gate(CustomData="Check staging", ExternalEntityLink="https://staging.example")]),
+            (
+                "Gate",
+                [gate(CustomData="Check staging", ExternalEntityLink="https://staging.example")],
+            ),
             ("Deploy", [commands("Ship", ["true"])]),
         )
     )
@@ -131,33 +159,47 @@ def test_approvals_approved_rejected_and_refused(client: Any, repo: dict[str, st
     assert repo["commit"][:12] in shown["summary"]  # the revision being approved
     with pytest.raises(ClientError) as info:
         client.put_approval_result(
-            pipelineName=name, stageName="Gate", actionName="Approve",
-            result={"summary": "x", "status": "Approved"}, token="00000000-0000-0000-0000-000000000000",
+            pipelineName=name,
+            stageName="Gate",
+            actionName="Approve",
+            result={"summary": "x", "status": "Approved"},
+            token="00000000-0000-0000-0000-000000000000",
         )
     assert info.value.response["Error"]["Code"] == "InvalidApprovalTokenException"
     client.put_approval_result(
-        pipelineName=name, stageName="Gate", actionName="Approve",
-        result={"summary": "staging is fine", "status": "Approved"}, token=token,
+        pipelineName=name,
+        stageName="Gate",
+        actionName="Approve",
+        result={"summary": "staging is fine", "status": "Approved"},
+        token=token,
     )
     assert w.finished(first) == "Succeeded"
     with pytest.raises(ClientError) as info:
         client.put_approval_result(
-            pipelineName=name, stageName="Gate", actionName="Approve",
-            result={"summary": "again", "status": "Rejected"}, token=token,
+            pipelineName=name,
+            stageName="Gate",
+            actionName="Approve",
+            result={"summary": "again", "status": "Rejected"},
+            token=token,
         )
     assert info.value.response["Error"]["Code"] == "ApprovalAlreadyCompletedException"
     second = client.start_pipeline_execution(name=name)["pipelineExecutionId"]
     token = w.approval_token("Gate", "Approve", second)
     client.put_approval_result(
-        pipelineName=name, stageName="Gate", actionName="Approve",
-        result={"summary": "not this one", "status": "Rejected"}, token=token,
+        pipelineName=name,
+        stageName="Gate",
+        actionName="Approve",
+        result={"summary": "not this one", "status": "Rejected"},
+        token=token,
     )
     assert w.finished(second) == "Failed"
     rejected = w.action_state("Gate", "Approve")["latestExecution"]
     assert rejected["status"] == "Failed" and "not this one" in rejected["errorDetails"]["message"]
 
 
-def test_a_disabled_transition_holds_the_execution_until_enabled(client: Any, repo: dict[str, str], unique: str) -> None:
+def test_a_disabled_transition_holds_the_execution_until_enabled(
+    client: Any, repo: dict[str, str], unique: str
+) -> None:
     name = f"trans-{unique}"
     client.create_pipeline(
         pipeline=declaration(
@@ -166,7 +208,9 @@ def test_a_disabled_transition_holds_the_execution_until_enabled(client: Any, re
     )
     w = Watcher(client, name)
     assert w.finished(w.latest()) == "Succeeded"
-    client.disable_stage_transition(pipelineName=name, stageName="Deploy", transitionType="Inbound", reason="change freeze")
+    client.disable_stage_transition(
+        pipelineName=name, stageName="Deploy", transitionType="Inbound", reason="change freeze"
+    )
     ex = client.start_pipeline_execution(name=name)["pipelineExecutionId"]
     wait_until(lambda: ex in w.waiting_at("Deploy"))
     deploy = w.stage("Deploy")
@@ -189,8 +233,11 @@ def _hold_pipeline(client: Any, name: str, repo: str, mode: str | None) -> Watch
 def _approve(client: Any, w: Watcher, ex: str) -> None:
     token = w.approval_token("Gate", "Approve", ex)
     client.put_approval_result(
-        pipelineName=w.name, stageName="Gate", actionName="Approve",
-        result={"summary": "ok", "status": "Approved"}, token=token,
+        pipelineName=w.name,
+        stageName="Gate",
+        actionName="Approve",
+        result={"summary": "ok", "status": "Approved"},
+        token=token,
     )
 
 
@@ -238,7 +285,9 @@ def test_parallel_mode(client: Any, repo: dict[str, str], unique: str) -> None:
     assert w.waiting_at("Gate") == []
 
 
-def test_stop_and_wait_then_stop_and_abandon(client: Any, repo: dict[str, str], unique: str, tmp_path: Path) -> None:
+def test_stop_and_wait_then_stop_and_abandon(
+    client: Any, repo: dict[str, str], unique: str, tmp_path: Path
+) -> None:
     marker = tmp_path / "finished"
     name = f"stop-{unique}"
     client.create_pipeline(
@@ -252,10 +301,14 @@ def test_stop_and_wait_then_stop_and_abandon(client: Any, repo: dict[str, str], 
     w = Watcher(client, name)
     ex = w.latest()
     wait_until(lambda: w.actions(ex).get("Slow", {}).get("status") == "InProgress")
-    client.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=ex, abandon=False, reason="wait for it")
+    client.stop_pipeline_execution(
+        pipelineName=name, pipelineExecutionId=ex, abandon=False, reason="wait for it"
+    )
     assert w.status(ex) == "Stopping"
     with pytest.raises(ClientError) as info:
-        client.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=ex, abandon=False, reason="again")
+        client.stop_pipeline_execution(
+            pipelineName=name, pipelineExecutionId=ex, abandon=False, reason="again"
+        )
     assert info.value.response["Error"]["Code"] == "DuplicatedStopRequestException"
     assert w.finished(ex) == "Stopped"
     assert marker.exists()  # the running action finished
@@ -266,7 +319,9 @@ def test_stop_and_wait_then_stop_and_abandon(client: Any, repo: dict[str, str], 
     marker.unlink()
     wait_until(lambda: w.actions(ex2).get("Slow", {}).get("status") == "InProgress")
     started = time.monotonic()
-    client.stop_pipeline_execution(pipelineName=name, pipelineExecutionId=ex2, abandon=True, reason="now")
+    client.stop_pipeline_execution(
+        pipelineName=name, pipelineExecutionId=ex2, abandon=True, reason="now"
+    )
     assert w.status(ex2) == "Stopped"
     assert w.actions(ex2)["Slow"]["status"] == "Abandoned"
     assert time.monotonic() - started < 1.0
@@ -274,7 +329,9 @@ def test_stop_and_wait_then_stop_and_abandon(client: Any, repo: dict[str, str], 
     assert not marker.exists()  # the abandoned action's process was killed
 
 
-def test_retry_failed_actions_then_all_actions(client: Any, repo: dict[str, str], unique: str, tmp_path: Path) -> None:
+def test_retry_failed_actions_then_all_actions(
+    client: Any, repo: dict[str, str], unique: str, tmp_path: Path
+) -> None:
     runs, flaky = tmp_path / "runs", tmp_path / "flaky-ok"
     name = f"retry-{unique}"
     client.create_pipeline(
@@ -294,33 +351,58 @@ def test_retry_failed_actions_then_all_actions(client: Any, repo: dict[str, str]
     ex = w.latest()
     assert w.finished(ex) == "Failed"
     with pytest.raises(ClientError) as info:
-        client.retry_stage_execution(pipelineName=name, stageName="Source", pipelineExecutionId=ex, retryMode="FAILED_ACTIONS")
+        client.retry_stage_execution(
+            pipelineName=name,
+            stageName="Source",
+            pipelineExecutionId=ex,
+            retryMode="FAILED_ACTIONS",
+        )
     assert info.value.response["Error"]["Code"] == "StageNotRetryableException"
     flaky.touch()
-    client.retry_stage_execution(pipelineName=name, stageName="Build", pipelineExecutionId=ex, retryMode="FAILED_ACTIONS")
+    client.retry_stage_execution(
+        pipelineName=name, stageName="Build", pipelineExecutionId=ex, retryMode="FAILED_ACTIONS"
+    )
     assert w.finished(ex) == "Succeeded"
     assert sorted(runs.read_text().split()) == ["flaky", "flaky", "steady"]  # only Flaky ran again
     flaky.unlink()
     ex2 = client.start_pipeline_execution(name=name)["pipelineExecutionId"]
     assert w.finished(ex2) == "Failed"
     flaky.touch()
-    client.retry_stage_execution(pipelineName=name, stageName="Build", pipelineExecutionId=ex2, retryMode="ALL_ACTIONS")
+    client.retry_stage_execution(
+        pipelineName=name, stageName="Build", pipelineExecutionId=ex2, retryMode="ALL_ACTIONS"
+    )
     assert w.finished(ex2) == "Succeeded"
     assert sorted(runs.read_text().split()) == ["flaky"] * 4 + ["steady"] * 3  # both ran again
     with pytest.raises(ClientError) as info:
-        client.retry_stage_execution(pipelineName=name, stageName="Build", pipelineExecutionId=ex, retryMode="ALL_ACTIONS")
+        client.retry_stage_execution(
+            pipelineName=name, stageName="Build", pipelineExecutionId=ex, retryMode="ALL_ACTIONS"
+        )
     assert info.value.response["Error"]["Code"] == "NotLatestPipelineExecutionException"
 
 
 def test_start_with_variables_and_a_pinned_source_revision(
-    client: Any, repo: dict[str, str], unique: str, server: ServerProcess, git: GitClient, tmp_path: Path
+    client: Any,
+    repo: dict[str, str],
+    unique: str,
+    server: ServerProcess,
+    git: GitClient,
+    tmp_path: Path,
 ) -> None:
     name = f"vars-{unique}"
     client.create_pipeline(
         pipeline=declaration(
             name,
             ("Source", [source(repo["name"])]),
-            ("Build", [commands("Show", ["export OUT=#{variables.Target}-$(cat VERSION)"], outputVariables=["OUT"])]),
+            (
+                "Build",
+                [
+                    commands(
+                        "Show",
+                        ["export OUT=#{variables.Target}-$(cat VERSION)"],
+                        outputVariables=["OUT"],
+                    )
+                ],
+            ),
             pipelineType="V2",
             executionMode="PARALLEL",
             variables=[{"name": "Target", "defaultValue": "staging"}],
@@ -330,14 +412,20 @@ def test_start_with_variables_and_a_pinned_source_revision(
     first = w.latest()
     assert w.finished(first) == "Succeeded"
     assert w.actions(first)["Show"]["output"]["outputVariables"] == {"OUT": "staging-1.0"}
-    newer = git.push_tree(f"{server.url}/git/{repo['name']}", tmp_path / "clone", {"VERSION": "2.0\n"}, "Bump")
+    newer = git.push_tree(
+        f"{server.url}/git/{repo['name']}", tmp_path / "clone", {"VERSION": "2.0\n"}, "Bump"
+    )
     pinned = client.start_pipeline_execution(
         name=name,
         variables=[{"name": "Target", "value": "prod"}],
-        sourceRevisions=[{"actionName": "Source", "revisionType": "COMMIT_ID", "revisionValue": repo["commit"]}],
+        sourceRevisions=[
+            {"actionName": "Source", "revisionType": "COMMIT_ID", "revisionValue": repo["commit"]}
+        ],
         clientRequestToken=f"token-{unique}",
     )["pipelineExecutionId"]
-    again = client.start_pipeline_execution(name=name, clientRequestToken=f"token-{unique}")["pipelineExecutionId"]
+    again = client.start_pipeline_execution(name=name, clientRequestToken=f"token-{unique}")[
+        "pipelineExecutionId"
+    ]
     assert again == pinned
     assert w.finished(pinned) == "Succeeded"
     assert w.actions(pinned)["Show"]["output"]["outputVariables"] == {"OUT": "prod-1.0"}
@@ -345,34 +433,53 @@ def test_start_with_variables_and_a_pinned_source_revision(
     assert w.finished(latest) == "Succeeded"
     assert w.actions(latest)["Show"]["output"]["outputVariables"] == {"OUT": "staging-2.0"}
     assert w.actions(latest)["Source"]["output"]["outputVariables"]["CommitId"] == newer
-    execution = client.get_pipeline_execution(pipelineName=name, pipelineExecutionId=pinned)["pipelineExecution"]
+    execution = client.get_pipeline_execution(pipelineName=name, pipelineExecutionId=pinned)[
+        "pipelineExecution"
+    ]
     assert execution["variables"] == [{"name": "Target", "resolvedValue": "prod"}]
     with pytest.raises(ClientError) as info:
         client.start_pipeline_execution(name=name, variables=[{"name": "Nope", "value": "x"}])
     assert info.value.response["Error"]["Code"] == "ValidationException"
 
 
-def test_listing_executions_and_not_found_errors(client: Any, repo: dict[str, str], unique: str) -> None:
+def test_listing_executions_and_not_found_errors(
+    client: Any, repo: dict[str, str], unique: str
+) -> None:
     name = f"list-{unique}"
     client.create_pipeline(
-        pipeline=declaration(name, ("Source", [source(repo["name"])]), ("Build", [commands("B", ["true"])]),
-                             pipelineType="V2", executionMode="PARALLEL")
+        pipeline=declaration(
+            name,
+            ("Source", [source(repo["name"])]),
+            ("Build", [commands("B", ["true"])]),
+            pipelineType="V2",
+            executionMode="PARALLEL",
+        )
     )
     w = Watcher(client, name)
-    ids = [w.latest()] + [client.start_pipeline_execution(name=name)["pipelineExecutionId"] for _ in range(4)]
+    ids = [w.latest()] + [
+        client.start_pipeline_execution(name=name)["pipelineExecutionId"] for _ in range(4)
+    ]
     for ex in ids:
         w.finished(ex)
-    pages = client.get_paginator("list_pipeline_executions").paginate(pipelineName=name, PaginationConfig={"PageSize": 2})
+    pages = client.get_paginator("list_pipeline_executions").paginate(
+        pipelineName=name, PaginationConfig={"PageSize": 2}
+    )
     listed = [s["pipelineExecutionId"] for p in pages for s in p["pipelineExecutionSummaries"]]
     assert listed == list(reversed(ids))  # newest first
-    only = client.list_pipeline_executions(pipelineName=name, filter={"succeededInStage": {"stageName": "Build"}})
+    only = client.list_pipeline_executions(
+        pipelineName=name, filter={"succeededInStage": {"stageName": "Build"}}
+    )
     assert len(only["pipelineExecutionSummaries"]) == 5
     with pytest.raises(ClientError) as info:
-        client.get_pipeline_execution(pipelineName=name, pipelineExecutionId="00000000-0000-0000-0000-000000000000")
+        client.get_pipeline_execution(
+            pipelineName=name, pipelineExecutionId="00000000-0000-0000-0000-000000000000"
+        )
     assert info.value.response["Error"]["Code"] == "PipelineExecutionNotFoundException"
     with pytest.raises(ClientError) as info:
         client.start_pipeline_execution(name=f"missing-{unique}")
     assert info.value.response["Error"]["Code"] == "PipelineNotFoundException"
     with pytest.raises(ClientError) as info:
-        client.disable_stage_transition(pipelineName=name, stageName="Nope", transitionType="Inbound", reason="x")
+        client.disable_stage_transition(
+            pipelineName=name, stageName="Nope", transitionType="Inbound", reason="x"
+        )
     assert info.value.response["Error"]["Code"] == "StageNotFoundException"

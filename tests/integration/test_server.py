@@ -16,8 +16,21 @@ from tests.support.server import start_server
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::"])
 def test_refuses_a_non_loopback_address_without_authentication(tmp_path: Path, host: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "stageline", "server", "--host", host, "--port", "0", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "stageline",
+            "server",
+            "--host",
+            host,
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert f"refusing to listen on {host}" in result.stderr

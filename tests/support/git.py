@@ -40,7 +40,9 @@ class GitClient:
         )  # fmt: skip
         return self.ok("rev-parse", "HEAD", cwd=cwd)
 
-    def push_tree(self, url: str, workdir: Path, files: dict[str, str], message: str, branch: str = "main") -> str:
+    def push_tree(
+        self, url: str, workdir: Path, files: dict[str, str], message: str, branch: str = "main"
+    ) -> str:
         """Clone ``url`` (or start fresh), write ``files``, commit and push; returns the commit id."""
         if not (workdir / ".git").exists():
             self.ok("clone", "--quiet", url, str(workdir))

@@ -20,8 +20,12 @@ def fake_source(name: str = "Source", output: str = "SourceOut", **extra: Any) -
     return action(name, "Source", "FakeSource", owner="Custom", outputs=(output,), **extra)
 
 
-def fake_build(name: str, inputs: tuple[str, ...] = ("SourceOut",), outputs: tuple[str, ...] = (), **extra: Any) -> dict[str, Any]:
-    return action(name, "Build", "FakeBuild", owner="Custom", inputs=inputs, outputs=outputs, **extra)
+def fake_build(
+    name: str, inputs: tuple[str, ...] = ("SourceOut",), outputs: tuple[str, ...] = (), **extra: Any
+) -> dict[str, Any]:
+    return action(
+        name, "Build", "FakeBuild", owner="Custom", inputs=inputs, outputs=outputs, **extra
+    )
 
 
 class Harness:
@@ -55,7 +59,9 @@ class Harness:
         return self.rt.operations.start(name, **kw)
 
     def latest(self, name: str) -> str:
-        items, _ = self.rt.queries.list_executions(name, max_results=1, next_token=None, succeeded_in_stage=None)
+        items, _ = self.rt.queries.list_executions(
+            name, max_results=1, next_token=None, succeeded_in_stage=None
+        )
         return str(items[0]["pipelineExecutionId"])
 
     def status(self, name: str, execution_id: str) -> str:
@@ -70,23 +76,44 @@ class Harness:
     def open_jobs(self, key: ActionTypeKey) -> list[Any]:
         return self.rt.jobs.claim(key, worker="test", limit=100)
 
-    def complete(self, execution_id: str, action_name: str, *, ok: bool = True, **result: Any) -> None:
+    def complete(
+        self, execution_id: str, action_name: str, *, ok: bool = True, **result: Any
+    ) -> None:
         """Claim and finish the queued job of one action (as a job worker would)."""
-        claimed = [job for key in (SOURCE, BUILD) for job in self.rt.jobs.claim(key, worker="test", limit=100)]
+        claimed = [
+            job
+            for key in (SOURCE, BUILD)
+            for job in self.rt.jobs.claim(key, worker="test", limit=100)
+        ]
         target = None
         for job in claimed:
             ctx = job.data["job"]["pipelineContext"]
-            if target is None and ctx["pipelineExecutionId"] == execution_id and ctx["action"]["name"] == action_name:
+            if (
+                target is None
+                and ctx["pipelineExecutionId"] == execution_id
+                and ctx["action"]["name"] == action_name
+            ):
                 target = job
             else:
                 self._release(job)
         if target is None:
             raise AssertionError(f"no queued job for {action_name} of {execution_id}")
         self.rt.jobs.acknowledge(target.id, target.nonce)
-        self.rt.operations.job_finished(target.id, succeeded=ok, message=None if ok else "it broke", **result)
+        self.rt.operations.job_finished(
+            target.id, succeeded=ok, message=None if ok else "it broke", **result
+        )
 
     def _release(self, job: Any) -> None:
         from stageline.store import jobs as job_store
 
         with self.services.ctx.db.write() as conn:
-            job_store.set_status(conn, job.id, "Queued", self.clock.now_ms(), nonce=None, worker=None, lease_expires_ms=None, attempts=job.attempts - 1)
+            job_store.set_status(
+                conn,
+                job.id,
+                "Queued",
+                self.clock.now_ms(),
+                nonce=None,
+                worker=None,
+                lease_expires_ms=None,
+                attempts=job.attempts - 1,
+            )

@@ -23,12 +23,23 @@ def wait_until(probe: Callable[[], T | None], timeout: float = 30.0, interval: f
     raise AssertionError(f"condition not met within {timeout}s; last value: {last!r}")
 
 
-def source(repo: str, *, branch: str = "main", namespace: str = "SourceVariables", output: str = "Src") -> dict[str, Any]:
+def source(
+    repo: str, *, branch: str = "main", namespace: str = "SourceVariables", output: str = "Src"
+) -> dict[str, Any]:
     return {
         "name": "Source",
         "namespace": namespace,
-        "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "CodeCommit", "version": "1"},
-        "configuration": {"RepositoryName": repo, "BranchName": branch, "PollForSourceChanges": "false"},
+        "actionTypeId": {
+            "category": "Source",
+            "owner": "AWS",
+            "provider": "CodeCommit",
+            "version": "1",
+        },
+        "configuration": {
+            "RepositoryName": repo,
+            "BranchName": branch,
+            "PollForSourceChanges": "false",
+        },
         "outputArtifacts": [{"name": output}],
     }
 
@@ -44,7 +55,12 @@ def commands(
 ) -> dict[str, Any]:
     return {
         "name": name,
-        "actionTypeId": {"category": "Compute", "owner": "AWS", "provider": "Commands", "version": "1"},
+        "actionTypeId": {
+            "category": "Compute",
+            "owner": "AWS",
+            "provider": "Commands",
+            "version": "1",
+        },
         "commands": cmds,
         "inputArtifacts": [{"name": i} for i in inputs],
         "outputArtifacts": [{"name": o, "files": ["**/*"]} for o in outputs],
@@ -56,12 +72,19 @@ def commands(
 def gate(name: str = "Approve", **config: str) -> dict[str, Any]:
     return {
         "name": name,
-        "actionTypeId": {"category": "Approval", "owner": "AWS", "provider": "Manual", "version": "1"},
+        "actionTypeId": {
+            "category": "Approval",
+            "owner": "AWS",
+            "provider": "Manual",
+            "version": "1",
+        },
         "configuration": dict(config),
     }
 
 
-def declaration(name: str, *stages: tuple[str, list[dict[str, Any]]], **extra: Any) -> dict[str, Any]:
+def declaration(
+    name: str, *stages: tuple[str, list[dict[str, Any]]], **extra: Any
+) -> dict[str, Any]:
     return {
         "name": name,
         "roleArn": ROLE,
@@ -79,16 +102,25 @@ class Watcher:
         self.name = name
 
     def executions(self) -> list[dict[str, Any]]:
-        return list(self.cp.list_pipeline_executions(pipelineName=self.name)["pipelineExecutionSummaries"])
+        return list(
+            self.cp.list_pipeline_executions(pipelineName=self.name)["pipelineExecutionSummaries"]
+        )
 
     def latest(self) -> str:
         return str(wait_until(lambda: self.executions())[0]["pipelineExecutionId"])
 
     def status(self, execution_id: str) -> str:
-        return str(self.cp.get_pipeline_execution(pipelineName=self.name, pipelineExecutionId=execution_id)["pipelineExecution"]["status"])
+        return str(
+            self.cp.get_pipeline_execution(
+                pipelineName=self.name, pipelineExecutionId=execution_id
+            )["pipelineExecution"]["status"]
+        )
 
     def finished(self, execution_id: str, timeout: float = 60.0) -> str:
-        return wait_until(lambda: (s := self.status(execution_id)) not in ("InProgress", "Stopping") and s, timeout)
+        return wait_until(
+            lambda: (s := self.status(execution_id)) not in ("InProgress", "Stopping") and s,
+            timeout,
+        )
 
     def state(self) -> dict[str, Any]:
         return dict(self.cp.get_pipeline_state(name=self.name))
@@ -120,7 +152,10 @@ class Watcher:
 
     def in_stage(self, execution_id: str, stage: str) -> bool:
         s = self.stage(stage)
-        return s.get("latestExecution", {}).get("pipelineExecutionId") == execution_id and s["latestExecution"]["status"] == "InProgress"
+        return (
+            s.get("latestExecution", {}).get("pipelineExecutionId") == execution_id
+            and s["latestExecution"]["status"] == "InProgress"
+        )
 
     def waiting_at(self, stage: str) -> list[str]:
         return [e["pipelineExecutionId"] for e in self.stage(stage).get("inboundExecutions", [])]

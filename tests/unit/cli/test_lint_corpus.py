@@ -30,11 +30,9 @@ REFUSED = {
     # a Custom action type (Jenkins) that must first be created with CreateCustomActionType
     "mikeapted__aws-codepipeline-devicefarm__cdk__template.yml": "provider Jenkins, version 10) is not available",
     # with an empty connection (the default of the template's parameter) CodePipeline refuses the action
-    "aws-samples__aws-identitycenter-codepipeline-auto-assignment__templates__codepipeline-stack.template":
-        "configuration.ConnectionArn' failed to satisfy constraint",
+    "aws-samples__aws-identitycenter-codepipeline-auto-assignment__templates__codepipeline-stack.template": "configuration.ConnectionArn' failed to satisfy constraint",
     # the account id parameter takes a 12-digit account; the placeholder name is not one
-    "PigumerGroup__aws-cross-account-pipeline__cloudformation__codepipeline.yaml":
-        "roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern",
+    "PigumerGroup__aws-cross-account-pipeline__cloudformation__codepipeline.yaml": "roleArn' failed to satisfy constraint: Member must satisfy regular expression pattern",
 }
 
 
@@ -61,7 +59,9 @@ def test_corpus_file_lints(row: dict[str, str] | None) -> None:
         pytest.skip("../shared/corpus is not present")
     path = CORPUS / "files" / row["file"]
     template = row["form"].startswith(("cfn", "cdk"))
-    problems = lint_text(path.read_text(), filename=row["file"], parameters=_placeholders(path) if template else None)
+    problems = lint_text(
+        path.read_text(), filename=row["file"], parameters=_placeholders(path) if template else None
+    )
     expected = REFUSED.get(row["file"])
     if expected is None:
         assert problems == []
@@ -84,7 +84,10 @@ def _json_blocks(text: str) -> list[str]:
 
 
 def _yaml_blocks(text: str) -> list[str]:
-    return [m.group(0) for m in re.finditer(r"^Resources:\n(?:[ \t]+.*\n|\n(?=[ \t]))+", text, re.MULTILINE)]
+    return [
+        m.group(0)
+        for m in re.finditer(r"^Resources:\n(?:[ \t]+.*\n|\n(?=[ \t]))+", text, re.MULTILINE)
+    ]
 
 
 def test_seed_definitions_lint() -> None:
@@ -98,11 +101,16 @@ def test_seed_definitions_lint() -> None:
     assert results, "the seeds hold pipeline definitions"
     clean = [k for k, v in results.items() if not v]
     # The complete definitions lint clean: the ECS pipeline of seed 002, the template of seed 003.
-    assert any(k.startswith("002_") for k in clean) and any(k.startswith("003_") for k in clean), results
+    assert any(k.startswith("002_") for k in clean) and any(k.startswith("003_") for k in clean), (
+        results
+    )
     for key, problems in results.items():
         for problem in problems:
             # fragments ("stages": [ ... ], a pipeline with only variables) get a reason with a place
-            assert re.search(r"line \d+|at 'pipeline|Member must|^pipeline", problem), (key, problem)
+            assert re.search(r"line \d+|at 'pipeline|Member must|^pipeline", problem), (
+                key,
+                problem,
+            )
 
 
 def test_the_lint_command_over_the_whole_corpus(tmp_path: Path) -> None:
@@ -112,8 +120,14 @@ def test_the_lint_command_over_the_whole_corpus(tmp_path: Path) -> None:
 
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is not present")
-    files = [str(p) for p in sorted((CORPUS / "files").iterdir()) if p.name.endswith((".json", "yml", "yaml"))]
-    json_only = [f for f in files if f.endswith(".json") and '"pipeline"' in Path(f).read_text()[:200]]
+    files = [
+        str(p)
+        for p in sorted((CORPUS / "files").iterdir())
+        if p.name.endswith((".json", "yml", "yaml"))
+    ]
+    json_only = [
+        f for f in files if f.endswith(".json") and '"pipeline"' in Path(f).read_text()[:200]
+    ]
     result = CliRunner().invoke(main, ["lint", *json_only])
     assert result.exit_code == 0, result.output
     assert result.output.count("✓") == len(json_only)

@@ -61,7 +61,13 @@ def test_run_order_groups_run_in_sequence(h: Harness) -> None:
     decl = pipeline(
         "p",
         ("Source", [fake_source()]),
-        ("Build", [fake_build("First", run_order=1, outputs=("Mid",)), fake_build("Second", run_order=2, inputs=("Mid",))]),
+        (
+            "Build",
+            [
+                fake_build("First", run_order=1, outputs=("Mid",)),
+                fake_build("Second", run_order=2, inputs=("Mid",)),
+            ],
+        ),
     )
     ex = h.create(decl)
     h.complete(ex, "Source")
@@ -77,7 +83,9 @@ def test_superseded_mode_replaces_the_waiting_execution(h: Harness) -> None:
     assert h.status("p", second) == "Superseded"  # waited at the source stage, replaced by third
     assert h.status("p", third) == "InProgress"
     state = h.rt.queries.pipeline_state("p")
-    assert [e["pipelineExecutionId"] for e in state["stageStates"][0]["inboundExecutions"]] == [third]
+    assert [e["pipelineExecutionId"] for e in state["stageStates"][0]["inboundExecutions"]] == [
+        third
+    ]
     h.complete(first, "Source")
     assert h.actions(third) == {"Source": "InProgress"}  # source stage freed: third enters
 
@@ -116,7 +124,9 @@ def test_disabled_transition_holds_an_execution_until_enabled(h: Harness) -> Non
 
 
 def test_approval_approved_and_rejected_and_token_errors(h: Harness) -> None:
-    decl = pipeline("ap", ("Source", [fake_source()]), ("Gate", [approval(config={"CustomData": "look"})]))
+    decl = pipeline(
+        "ap", ("Source", [fake_source()]), ("Gate", [approval(config={"CustomData": "look"})])
+    )
     ex = h.create(decl)
     h.complete(ex, "Source")
     gate = h.rt.queries.pipeline_state("ap")["stageStates"][1]["actionStates"][0]["latestExecution"]
@@ -131,7 +141,9 @@ def test_approval_approved_and_rejected_and_token_errors(h: Harness) -> None:
     assert info.value.code == "ApprovalAlreadyCompletedException"
     ex2 = h.start("ap")
     h.complete(ex2, "Source")
-    token2 = h.rt.queries.pipeline_state("ap")["stageStates"][1]["actionStates"][0]["latestExecution"]["token"]
+    token2 = h.rt.queries.pipeline_state("ap")["stageStates"][1]["actionStates"][0][
+        "latestExecution"
+    ]["token"]
     h.rt.operations.put_approval("ap", "Gate", "Approve", token2, "Rejected", "not today", "me")
     assert h.status("ap", ex2) == "Failed"
 
@@ -145,7 +157,9 @@ def test_approval_expires_after_seven_days(h: Harness) -> None:
     h.clock.advance(minutes=2)
     assert h.rt.scheduler.tick() == 1
     assert h.status("exp", ex) == "Failed"
-    detail = h.rt.queries.pipeline_state("exp")["stageStates"][1]["actionStates"][0]["latestExecution"]
+    detail = h.rt.queries.pipeline_state("exp")["stageStates"][1]["actionStates"][0][
+        "latestExecution"
+    ]
     assert "timed out after 7 days" in detail["errorDetails"]["message"]
 
 
@@ -206,7 +220,10 @@ def test_retry_refusals(h: Harness) -> None:
 
 
 def test_variables_flow_and_unresolved_reference_fails_the_action(h: Harness) -> None:
-    build = fake_build("Use", config={"Param": "#{Src.CommitId}/#{variables.Env}/#{codepipeline.PipelineExecutionId}"})
+    build = fake_build(
+        "Use",
+        config={"Param": "#{Src.CommitId}/#{variables.Env}/#{codepipeline.PipelineExecutionId}"},
+    )
     decl = pipeline(
         "v",
         ("Source", [fake_source(namespace="Src")]),
@@ -216,7 +233,9 @@ def test_variables_flow_and_unresolved_reference_fails_the_action(h: Harness) ->
     )
     ex = h.create(decl)
     h.complete(ex, "Source", output_variables={"CommitId": "abc123"})
-    details, _ = h.rt.queries.list_action_executions("v", execution_id=ex, max_results=None, next_token=None)
+    details, _ = h.rt.queries.list_action_executions(
+        "v", execution_id=ex, max_results=None, next_token=None
+    )
     use = next(d for d in details if d["actionName"] == "Use")
     assert use["input"]["resolvedConfiguration"]["Param"] == f"abc123/dev/{ex}"
     assert use["input"]["configuration"]["Param"].startswith("#{Src.CommitId}")
