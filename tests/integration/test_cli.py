@@ -199,3 +199,40 @@ def test_apply_a_cloudformation_template(
         "enabled": False,
         "disabledReason": "frozen by the template",
     }
+
+
+def test_run_against_a_server_with_an_approval(
+    server: ServerProcess, tmp_path: Path, unique: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "check.py").write_text("print('ok')\n")
+    spec = tmp_path / "pipeline.yaml"
+    text = RUN_SPEC.replace("run-demo", f"remote-{unique}") % json.dumps("python3 check.py")
+    text += """    - name: Gate
+      actions:
+        - name: Approve
+          actionTypeId: {category: Approval, owner: AWS, provider: Manual, version: "1"}
+"""
+    spec.write_text(text)
+    result = stageline(
+        "run",
+        str(spec),
+        "--source",
+        f"Code={project}",
+        "--auto-approve",
+        "--endpoint-url",
+        server.url,
+    )
+    assert result.returncode == 0, result.stderr
+    cp = server.client("codepipeline")
+    summaries = cp.list_pipeline_executions(pipelineName=f"remote-{unique}")[
+        "pipelineExecutionSummaries"
+    ]
+    assert summaries[0]["status"] == "Succeeded"
+    assert (
+        cp.get_pipeline_state(name=f"remote-{unique}")["stageStates"][2]["latestExecution"][
+            "status"
+        ]
+        == "Succeeded"
+    )

@@ -149,10 +149,19 @@ class Agent:
         return claimed_any
 
     def _run_and_release(self, job: ClaimedJob) -> None:
+        """Run a job, then keep this thread busy with the next queued job of the same type
+        (no hand-off to the claiming loop between actions that follow each other)."""
+        current: ClaimedJob | None = job
         try:
-            self.run_job(job)
-        except Exception:
-            log.exception("job %s crashed the agent's runner", job.id)
+            while current is not None:
+                try:
+                    self.run_job(current)
+                except Exception:
+                    log.exception("job %s crashed the agent's runner", current.id)
+                current = None
+                if not self._stop.is_set():
+                    following = self.backend.claim(job.type_key, worker=self.name, limit=1)
+                    current = following[0] if following else None
         finally:
             self._slots.release()
             self._wake.set()
@@ -187,10 +196,7 @@ class Agent:
             result = self._execute(job, provider, workspace, writer, cancel)
             stop_heartbeat.set()
             poke.set()
-            try:
-                writer.close()
-            except Exception:  # pragma: no cover
-                log.exception("closing the log of job %s failed", job.id)
+            writer.flush()
             if not (cancel.is_set() and not result.succeeded and self._stop.is_set()):
                 # Report first, clean up after: the next action should not wait for rm -rf.
                 # (When shutting down, a cancelled job is left to lease expiry to run elsewhere.)
@@ -199,8 +205,10 @@ class Agent:
             stop_heartbeat.set()
             poke.set()
             beat.join(timeout=5)
-            if not writer.closed:
-                writer.close()
+            try:
+                writer.close()  # marks the log complete
+            except Exception:  # pragma: no cover
+                log.exception("closing the log of job %s failed", job.id)
             shutil.rmtree(workspace, ignore_errors=True)
             with self._lock:
                 self._running.pop(job.id, None)
