@@ -85,6 +85,7 @@ class Agent:
         self._stop = threading.Event()
         self._slots = threading.Semaphore(concurrency)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+        self._janitor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-tidy")
         self._thread: threading.Thread | None = None
         self._running: dict[str, threading.Event] = {}
         self._pokes: dict[str, threading.Event] = {}
@@ -115,6 +116,7 @@ class Agent:
         if self._thread is not None:
             self._thread.join(timeout)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._janitor.shutdown(wait=True)
 
     # --- claiming -------------------------------------------------------------------------
 
@@ -204,15 +206,20 @@ class Agent:
         finally:
             stop_heartbeat.set()
             poke.set()
-            beat.join(timeout=5)
-            try:
-                writer.close()  # marks the log complete
-            except Exception:  # pragma: no cover
-                log.exception("closing the log of job %s failed", job.id)
-            shutil.rmtree(workspace, ignore_errors=True)
             with self._lock:
                 self._running.pop(job.id, None)
                 self._pokes.pop(job.id, None)
+            # Tidying up is off the critical path: the next action need not wait for it.
+            self._janitor.submit(self._tidy, beat, writer, workspace)
+
+    @staticmethod
+    def _tidy(beat: threading.Thread, writer: Any, workspace: Path) -> None:
+        beat.join(timeout=5)
+        try:
+            writer.close()  # marks the log complete
+        except Exception:  # pragma: no cover
+            log.exception("closing a job's log failed")
+        shutil.rmtree(workspace, ignore_errors=True)
 
     def _execute(
         self, job: ClaimedJob, provider: Any, workspace: Path, writer: Any, cancel: threading.Event
