@@ -199,7 +199,9 @@ class Agent:
             stop_heartbeat.set()
             poke.set()
             writer.flush()
-            if not (cancel.is_set() and not result.succeeded and self._stop.is_set()):
+            if result.reported_externally:
+                pass
+            elif not (cancel.is_set() and not result.succeeded and self._stop.is_set()):
                 # Report first, clean up after: the next action should not wait for rm -rf.
                 # (When shutting down, a cancelled job is left to lease expiry to run elsewhere.)
                 self.backend.finish(job.id, result)
@@ -281,7 +283,7 @@ class Agent:
             return JobResult.failed(
                 f"the {job.type_key.provider} provider raised {type(exc).__name__}: {exc}"
             )
-        if not result.succeeded or result.continuation_token:
+        if not result.succeeded or result.continuation_token or result.reported_externally:
             return result
         for art in data.get("outputArtifacts", []):
             key = art["location"]["s3Location"]["objectKey"]

@@ -85,6 +85,10 @@ class JobResult:
     # Per output artifact name, the revision it carries (a commit id for git sources).
     artifact_revisions: Mapping[str, str] = field(default_factory=dict)
     continuation_token: str | None = None
+    # The job's result was already reported through the job API (PutJobSuccessResult /
+    # PutJobFailureResult) by whatever the provider started, e.g. a Lambda function:
+    # the agent then reports nothing and uploads no outputs.
+    reported_externally: bool = False
 
     @classmethod
     def failed(cls, message: str, *, failure_type: str = "JobFailed", **kw: object) -> JobResult:
