@@ -31,6 +31,8 @@ class Settings:
     max_request_bytes: int = MAX_REQUEST_BYTES
     # Largest input artifact an action unpacks (DESIGN.md §5: S3 sources up to 5 GB).
     max_artifact_bytes: int = 5 * 1024**3
+    # How long a claimed job stays its worker's without an acknowledgement or heartbeat.
+    job_lease_seconds: int = 60
     # Seed the example repository and pipeline at start (what `make run` shows).
     example: bool = False
     extra: dict[str, str] = field(default_factory=dict)

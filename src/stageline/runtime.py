@@ -104,10 +104,11 @@ def build_runtime(
     with_agent: bool = True,
     scheduler_interval_s: float = 0.25,
     max_artifact_bytes: int | None = None,
+    lease_ms: int | None = None,
 ) -> Runtime:
     engine = Engine(ctx)
     operations = Operations(engine)
-    jobs = JobService(engine, operations)
+    jobs = JobService(engine, operations, **({"lease_ms": lease_ms} if lease_ms else {}))
     artifacts = LocalArtifactStore(data_dir / "artifacts")
     logs = FileLogStore(data_dir / "logs", clock=ctx.clock.now_ms)
     runtime = Runtime(
@@ -124,12 +125,13 @@ def build_runtime(
             ProviderContext(data_dir=data_dir, services=dict(provider_services or {}))
         )
         agent = Agent(
-            LocalBackend(jobs, operations, artifacts, logs),
+            LocalBackend(jobs, operations, artifacts, logs, regions=(None, ctx.region)),
             registry,
             work_root=data_dir / "work",
             concurrency=agent_concurrency,
             name=f"{runtime.worker_prefix}{uuid.uuid4().hex[:12]}",
             data_dir=data_dir,
+            heartbeat_s=max(1.0, (lease_ms or 60_000) / 3000),
             **({"max_input_bytes": max_artifact_bytes} if max_artifact_bytes else {}),
         )
         engine.job_listeners.append(agent.wake)

@@ -49,8 +49,15 @@ def finish(operations: Operations, job_id: str, result: JobResult) -> None:
 
 class LocalBackend:
     def __init__(
-        self, jobs: JobService, operations: Operations, store: ArtifactStore, logs: FileLogStore
+        self,
+        jobs: JobService,
+        operations: Operations,
+        store: ArtifactStore,
+        logs: FileLogStore,
+        *,
+        regions: tuple[str | None, ...] | None = None,
     ) -> None:
+        self.regions = regions
         self.jobs = jobs
         self.operations = operations
         self.store = store
@@ -59,7 +66,9 @@ class LocalBackend:
     def claim(self, type_key: ActionTypeKey, *, worker: str, limit: int) -> list[ClaimedJob]:
         return [
             ClaimedJob(id=j.id, nonce=j.nonce or "", type_key=j.type_key, data=j.data)
-            for j in self.jobs.claim(type_key, worker=worker, limit=limit, acknowledge=True)
+            for j in self.jobs.claim(
+                type_key, worker=worker, limit=limit, acknowledge=True, regions=self.regions
+            )
         ]
 
     def acknowledge(self, job_id: str, nonce: str) -> str:

@@ -275,6 +275,7 @@ class Agent:
             cancel=cancel,
             deadline_monotonic=deadline,
             data_dir=self.data_dir,
+            raw_job_data=data,
         )
         try:
             result = provider.run(ctx)

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from stageline import __version__
-from stageline.api import codecommit, codepipeline, executions
+from stageline.api import codecommit, codepipeline, executions, jobs
 from stageline.api.git import RememberBaseUrl, git_routes
 from stageline.api.logs import log_routes
 from stageline.api.protocol import Dispatcher
@@ -59,6 +59,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         provider_services={"repos": repos},
         with_agent=settings.extra.get("agent", "on") != "off",
         max_artifact_bytes=settings.max_artifact_bytes,
+        lease_ms=settings.job_lease_seconds * 1000,
     )
     return Services(
         ctx=ctx,
@@ -77,6 +78,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         services.pipelines, services.tags, services.action_types
     )
     executions.register(pipeline_endpoint, services.runtime)
+    jobs.register(pipeline_endpoint, services.runtime.jobs)
     dispatcher.add(pipeline_endpoint)
     dispatcher.add(codecommit.build_endpoint(services.repos))
 

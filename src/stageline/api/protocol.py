@@ -8,6 +8,8 @@ the service model first and shapes the response to the output shape after.
 
 from __future__ import annotations
 
+import contextvars
+import inspect
 import json
 import logging
 import uuid
@@ -32,7 +34,19 @@ from stageline.errors import (
 log = logging.getLogger("stageline.api")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
-Handler = Callable[[dict[str, Any]], dict[str, Any] | None]
+Handler = Callable[[dict[str, Any]], Any]
+
+# The request being handled, for handlers that read stageline's extension headers
+# (long polling, an agent's region), and headers a handler adds to its response.
+REQUEST: contextvars.ContextVar[Request] = contextvars.ContextVar("stageline_request")
+RESPONSE_HEADERS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("stageline_response_headers")
+
+
+def request_header(name: str) -> str | None:
+    try:
+        return REQUEST.get().headers.get(name)
+    except LookupError:
+        return None
 
 
 @dataclass
@@ -64,9 +78,17 @@ class Dispatcher:
             model = endpoint.operation_model(operation)
             shapes.check_input(model, params)
             handler = endpoint.handlers[operation]
-            result = await run_in_threadpool(handler, params)
+            REQUEST.set(request)
+            extra_headers: dict[str, str] = {}
+            RESPONSE_HEADERS.set(extra_headers)
+            if inspect.iscoroutinefunction(handler):
+                result = await handler(params)
+            else:
+                result = await run_in_threadpool(handler, params)
             payload = shapes.shape_output(model.output_shape, result or {})
-            return _json_response(payload, 200, request_id)
+            response = _json_response(payload, 200, request_id)
+            response.headers.update(extra_headers)
+            return response
         except ApiError as exc:
             return _error_response(exc, request_id)
         except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -69,6 +70,14 @@ from stageline.config import (
     help="Largest size an input artifact may expand to when an action unpacks it.",
 )
 @click.option(
+    "--job-lease-seconds",
+    type=click.IntRange(1, 3600),
+    default=60,
+    show_default=True,
+    envvar="STAGELINE_JOB_LEASE_SECONDS",
+    help="How long a claimed job stays its worker's without a heartbeat before it is handed out again.",
+)
+@click.option(
     "--example/--no-example",
     default=False,
     help="Create the example repository (hello-app) and pipeline (hello-stageline) if missing.",
@@ -88,6 +97,7 @@ def server(
     account_id: str,
     max_artifact_bytes: int,
     example: bool,
+    job_lease_seconds: int,
     log_level: str,
 ) -> None:
     """Run the stageline service (CodePipeline API at POST /, health at /health)."""
@@ -106,6 +116,7 @@ def server(
         account_id=account_id,
         max_artifact_bytes=max_artifact_bytes,
         example=example,
+        job_lease_seconds=job_lease_seconds,
     )
     try:
         settings.check()
@@ -114,7 +125,6 @@ def server(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -122,6 +132,9 @@ def server(
     bound_port = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{bound_port}"
+    # The server's own address, for what must call it back (git clone URLs, Lambda functions).
+    settings = dataclasses.replace(settings, port=bound_port, extra={**settings.extra, "public_url": url})
+    app = create_app(settings)
     click.echo(f"stageline listening on {url}", err=False)
     click.echo(f"  data dir: {settings.data_dir.resolve()}")
     click.echo(

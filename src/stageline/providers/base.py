@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from stageline.definitions.catalog import ActionTypeKey
 
@@ -58,6 +58,9 @@ class JobContext:
     cancel: threading.Event = field(default_factory=threading.Event)
     deadline_monotonic: float | None = None
     data_dir: Path | None = None
+    # The job's data exactly as AWS's job API hands it to workers (JobData), for providers
+    # that pass it on (the Lambda invoke event carries it).
+    raw_job_data: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

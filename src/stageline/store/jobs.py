@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,10 +105,16 @@ def claim(
     now_ms: int,
     regions: tuple[str | None, ...] | None = None,
     status: str = "Dispatched",
+    match: Callable[[dict[str, Any]], bool] | None = None,
 ) -> list[JobRow]:
-    """Move up to ``limit`` queued jobs of one type to Dispatched with a fresh nonce and lease."""
+    """Move up to ``limit`` queued jobs of one type to Dispatched with a fresh nonce and lease.
+
+    ``match`` filters candidates on their data (PollForJobs' queryParam); it is applied
+    to a larger window of the queue so that filtered-out jobs do not starve the rest.
+    """
+    window = limit if match is None else max(limit * 20, 100)
     query = (
-        select(jobs.c.id)
+        select(jobs.c.id, jobs.c.data)
         .where(
             jobs.c.status == "Queued",
             jobs.c.category == type_key.category,
@@ -116,7 +123,7 @@ def claim(
             jobs.c.version == type_key.version,
         )
         .order_by(jobs.c.created_ms, jobs.c.id)
-        .limit(limit)
+        .limit(window)
     )
     if regions is not None:
         named = [r for r in regions if r]
@@ -131,7 +138,9 @@ def claim(
             query = query.where(condition)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    ids = [r[0] for r in conn.execute(query)]
+    ids = [
+        r[0] for r in conn.execute(query) if match is None or match(json.loads(r[1]))
+    ][:limit]
     claimed: list[JobRow] = []
     for job_id in ids:
         nonce = secrets.token_hex(16)
