@@ -83,7 +83,8 @@ class LocalBackend:
     def finish(self, job_id: str, result: JobResult) -> None:
         finish(self.operations, job_id, result)
 
-    def log_writer(self, action_execution_id: str, secrets: list[str]) -> Any:
+    def log_writer(self, job: ClaimedJob, secrets: list[str]) -> Any:
+        action_execution_id = job.data["job"]["pipelineContext"]["action"]["actionExecutionId"]
         # A continuation (or a re-run after a lost worker) writes a further log of the same action.
         for n in range(1000):
             log_id = action_execution_id if n == 0 else f"{action_execution_id}.{n}"
@@ -93,5 +94,5 @@ class LocalBackend:
                 continue
         raise RuntimeError(f"too many logs for action execution {action_execution_id}")
 
-    def artifacts(self) -> ArtifactStore:
+    def artifacts(self, job: ClaimedJob) -> ArtifactStore:
         return self.store

@@ -53,9 +53,9 @@ class JobBackend(Protocol):
 
     def finish(self, job_id: str, result: JobResult) -> None: ...
 
-    def log_writer(self, action_execution_id: str, secrets: list[str]) -> Any: ...
+    def log_writer(self, job: ClaimedJob, secrets: list[str]) -> Any: ...
 
-    def artifacts(self) -> ArtifactStore: ...
+    def artifacts(self, job: ClaimedJob) -> ArtifactStore: ...
 
 
 class Agent:
@@ -190,10 +190,9 @@ class Agent:
             daemon=True,
         )
         beat.start()
-        data, extra = job.data["job"], job.data.get("stageline", {})
-        context = data["pipelineContext"]
+        extra = job.data.get("stageline", {})
         secrets_to_mask = [v for v in extra.get("secretValues", []) if v]
-        writer = self.backend.log_writer(context["action"]["actionExecutionId"], secrets_to_mask)
+        writer = self.backend.log_writer(job, secrets_to_mask)
         try:
             result = self._execute(job, provider, workspace, writer, cancel)
             stop_heartbeat.set()
@@ -228,7 +227,7 @@ class Agent:
     ) -> JobResult:
         data, extra = job.data["job"], job.data.get("stageline", {})
         context = data["pipelineContext"]
-        store = self.backend.artifacts()
+        store = self.backend.artifacts(job)
         inputs: dict[str, Path] = {}
         try:
             for art in data.get("inputArtifacts", []):
@@ -294,10 +293,15 @@ class Agent:
                 return JobResult.failed(f"could not store output artifact '{art['name']}': {exc}")
         return result
 
+    def _beat_interval(self) -> float:
+        """A third of the server's lease when it told us (remote agents), else our setting."""
+        lease = getattr(self.backend, "lease_s", None)
+        return min(self.heartbeat_s, lease / 3) if lease else self.heartbeat_s
+
     def _heartbeat(
         self, job_id: str, cancel: threading.Event, stop: threading.Event, poke: threading.Event
     ) -> None:
-        next_beat = time.monotonic() + self.heartbeat_s
+        next_beat = time.monotonic() + self._beat_interval()
         while not stop.is_set():
             poke.wait(max(0.0, next_beat - time.monotonic()))
             if stop.is_set():
@@ -308,7 +312,7 @@ class Agent:
                     status = self.backend.status(job_id)
                 else:
                     status = self.backend.heartbeat(job_id)
-                    next_beat = time.monotonic() + self.heartbeat_s
+                    next_beat = time.monotonic() + self._beat_interval()
             except Exception:
                 log.warning("heartbeat for job %s failed", job_id, exc_info=True)
                 continue

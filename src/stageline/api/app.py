@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from stageline import __version__
 from stageline.api import codecommit, codepipeline, executions, jobs
+from stageline.api.agent_routes import agent_routes
 from stageline.api.git import RememberBaseUrl, git_routes
 from stageline.api.logs import log_routes
 from stageline.api.protocol import Dispatcher
@@ -112,6 +113,12 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/health", health, methods=["GET"]),
             *git_routes(services.repos),
             *log_routes(services.runtime.logs),
+            *agent_routes(
+                services.runtime.jobs,
+                services.runtime.artifacts,
+                services.runtime.logs,
+                max_artifact_bytes=settings.max_artifact_bytes,
+            ),
         ],
         lifespan=lifespan,
     )

@@ -58,7 +58,9 @@ def job_wire(job: JobRow, account_id: str, *, nonce: bool = True) -> dict[str, A
 def client_id(job: JobRow) -> str:
     """A stable id for the pipeline action a third-party job belongs to."""
     ctx = job.data["job"]["pipelineContext"]
-    digest = hashlib.sha256(f"{ctx['pipelineName']}/{ctx['stage']['name']}/{ctx['action']['name']}".encode())
+    digest = hashlib.sha256(
+        f"{ctx['pipelineName']}/{ctx['stage']['name']}/{ctx['action']['name']}".encode()
+    )
     return digest.hexdigest()[:32]
 
 
@@ -104,7 +106,11 @@ def register(endpoint: ServiceEndpoint, jobs: JobService) -> None:
         key = ActionTypeKey(**p["actionTypeId"])
         await run_in_threadpool(jobs.check_pollable, key, None)
         claimed = await jobs.poll(
-            key, worker=_worker(), limit=p.get("maxBatchSize") or 1, wait_s=_wait_seconds(), regions=_regions(region)
+            key,
+            worker=_worker(),
+            limit=p.get("maxBatchSize") or 1,
+            wait_s=_wait_seconds(),
+            regions=_regions(region),
         )
         RESPONSE_HEADERS.get()["X-Stageline-Lease-Seconds"] = lease_s
         return {"jobs": [{"clientId": client_id(j), "jobId": j.id} for j in claimed]}

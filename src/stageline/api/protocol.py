@@ -39,7 +39,9 @@ Handler = Callable[[dict[str, Any]], Any]
 # The request being handled, for handlers that read stageline's extension headers
 # (long polling, an agent's region), and headers a handler adds to its response.
 REQUEST: contextvars.ContextVar[Request] = contextvars.ContextVar("stageline_request")
-RESPONSE_HEADERS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("stageline_response_headers")
+RESPONSE_HEADERS: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar(
+    "stageline_response_headers"
+)
 
 
 def request_header(name: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stageline import __version__
+from stageline.cli.agent import agent
 from stageline.cli.pipelines import apply, delete, get, lint, list_pipelines
 from stageline.cli.repos import repo
 from stageline.cli.run import run
@@ -22,6 +23,7 @@ def main() -> None:
 
 
 main.add_command(server)
+main.add_command(agent)
 main.add_command(run)
 main.add_command(lint)
 main.add_command(apply)

@@ -133,7 +133,9 @@ def server(
     shown_host = f"[{host}]" if ":" in host else host
     url = f"http://{shown_host}:{bound_port}"
     # The server's own address, for what must call it back (git clone URLs, Lambda functions).
-    settings = dataclasses.replace(settings, port=bound_port, extra={**settings.extra, "public_url": url})
+    settings = dataclasses.replace(
+        settings, port=bound_port, extra={**settings.extra, "public_url": url}
+    )
     app = create_app(settings)
     click.echo(f"stageline listening on {url}", err=False)
     click.echo(f"  data dir: {settings.data_dir.resolve()}")

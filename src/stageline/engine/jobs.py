@@ -73,7 +73,9 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 class JobService:
-    def __init__(self, engine: Engine, operations: Operations, *, lease_ms: int = DEFAULT_LEASE_MS) -> None:
+    def __init__(
+        self, engine: Engine, operations: Operations, *, lease_ms: int = DEFAULT_LEASE_MS
+    ) -> None:
         self.engine = engine
         self.operations = operations
         self.ctx = engine.ctx
@@ -155,7 +157,9 @@ class JobService:
             entry = self.signal.register()
             try:
                 jobs = await run_in_threadpool(
-                    lambda: self.claim(type_key, worker=worker, limit=limit, regions=regions, query=query)
+                    lambda: self.claim(
+                        type_key, worker=worker, limit=limit, regions=regions, query=query
+                    )
                 )
                 remaining = deadline - loop.time()
                 if jobs or remaining <= 0:
@@ -190,7 +194,9 @@ class JobService:
                     f"the nonce does not match job {job_id}'s; use the nonce the poll returned with it",
                 )
             if job.status == JobStatus.DISPATCHED:
-                job_store.set_status(conn, job_id, JobStatus.IN_PROGRESS, now, lease_expires_ms=now + self.lease_ms)
+                job_store.set_status(
+                    conn, job_id, JobStatus.IN_PROGRESS, now, lease_expires_ms=now + self.lease_ms
+                )
                 return JobStatus.IN_PROGRESS
             if job.status == JobStatus.IN_PROGRESS:
                 job_store.renew(conn, job_id, self.lease_ms, now)
@@ -207,7 +213,9 @@ class JobService:
 
     def _bind_client(self, conn: Any, job: JobRow, client_token: str) -> None:
         if job.client_token is None:
-            job_store.set_status(conn, job.id, job.status, self.ctx.clock.now_ms(), client_token=client_token)
+            job_store.set_status(
+                conn, job.id, job.status, self.ctx.clock.now_ms(), client_token=client_token
+            )
         elif job.client_token != client_token:
             raise error(
                 "InvalidClientTokenException",
@@ -249,9 +257,18 @@ class JobService:
             created = current_revision.get("created")
             revision = {
                 "revisionId": current_revision["revision"],
-                "revisionChangeId": current_revision.get("changeIdentifier") or current_revision["revision"],
-                **({"summary": current_revision["revisionSummary"]} if current_revision.get("revisionSummary") else {}),
-                **({"createdMs": int(float(created) * 1000)} if isinstance(created, int | float) else {}),
+                "revisionChangeId": current_revision.get("changeIdentifier")
+                or current_revision["revision"],
+                **(
+                    {"summary": current_revision["revisionSummary"]}
+                    if current_revision.get("revisionSummary")
+                    else {}
+                ),
+                **(
+                    {"createdMs": int(float(created) * 1000)}
+                    if isinstance(created, int | float)
+                    else {}
+                ),
             }
         outputs = [a["name"] for a in job.data["job"].get("outputArtifacts", [])]
         done = self.operations.job_finished(
@@ -262,13 +279,17 @@ class JobService:
             external_execution_id=details.get("externalExecutionId"),
             percent_complete=details.get("percentComplete"),
             revision=revision,
-            artifact_revisions={name: revision["revisionId"] for name in outputs} if revision else None,
+            artifact_revisions={name: revision["revisionId"] for name in outputs}
+            if revision
+            else None,
             continuation_token=continuation_token,
         )
         if not done:
             raise self._not_open(job_id)
 
-    def put_failure(self, job_id: str, failure: Mapping[str, Any], *, client_token: str | None = None) -> None:
+    def put_failure(
+        self, job_id: str, failure: Mapping[str, Any], *, client_token: str | None = None
+    ) -> None:
         self._open_job(job_id, client_token)
         if failure["type"] not in FAILURE_TYPES:
             raise error(
@@ -287,7 +308,11 @@ class JobService:
 
     def _open_job(self, job_id: str, client_token: str | None) -> JobRow:
         job = self.get(job_id)
-        if client_token is not None and job.client_token is not None and job.client_token != client_token:
+        if (
+            client_token is not None
+            and job.client_token is not None
+            and job.client_token != client_token
+        ):
             raise error(
                 "InvalidClientTokenException",
                 f"job {job_id} belongs to another client; use the client token it was first used with",

@@ -85,6 +85,17 @@ class Queries:
                     a = actions_by_name.get(action.name)
                     if a is not None:
                         entry["latestExecution"] = _action_execution(a)
+                        if (
+                            spec
+                            and spec.execution_url_template
+                            and a.external_execution_id
+                            and not a.external_execution_url
+                        ):
+                            entry["latestExecution"]["externalExecutionUrl"] = _render(
+                                spec.execution_url_template,
+                                action.configuration,
+                                external_id=a.external_execution_id,
+                            )
                         revision = a.output.get("currentRevision")
                         if revision:
                             entry["currentRevision"] = {
@@ -201,12 +212,17 @@ class Queries:
         return [_action_detail(a) for a in rows], token
 
 
-def _render(template: str, configuration: Any, revision: str | None = None) -> str:
+def _render(
+    template: str, configuration: Any, revision: str | None = None, external_id: str | None = None
+) -> str:
+    """AWS's URL templates: ``{Config:Key}``, ``{RevisionId}``, ``{ExternalExecutionId}``."""
     out = template
     for key, value in configuration.items():
         out = out.replace("{Config:" + key + "}", value)
     if revision is not None:
         out = out.replace("{RevisionId}", revision)
+    if external_id is not None:
+        out = out.replace("{ExternalExecutionId}", external_id)
     return out
 
 

@@ -138,9 +138,7 @@ def claim(
             query = query.where(condition)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    ids = [
-        r[0] for r in conn.execute(query) if match is None or match(json.loads(r[1]))
-    ][:limit]
+    ids = [r[0] for r in conn.execute(query) if match is None or match(json.loads(r[1]))][:limit]
     claimed: list[JobRow] = []
     for job_id in ids:
         nonce = secrets.token_hex(16)
