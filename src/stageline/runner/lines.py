@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 DEFAULT_MAX_LINE_BYTES = 64 * 1024
+# Starts every line the runner itself prints ("Running command: ..."), so it begins a new
+# log line even when the previous command's output did not end with a newline.
+MARK = b"\x1e"
 
 
 def _char_boundary(data: bytes | bytearray, cut: int) -> int:
@@ -49,6 +52,14 @@ class LineSplitter:
         start = 0
         while True:
             nl = buf.find(b"\n", start)
+            mark = buf.find(MARK, start)
+            if mark >= 0 and (nl < 0 or mark < nl):
+                # A line of the runner's own begins: what came before it (output that did
+                # not end with a newline) is a line of its own.
+                if mark > start:
+                    self._emit(decode(buf[start:mark]))
+                start = mark + 1
+                continue
             if nl < 0:
                 break
             line_end = nl

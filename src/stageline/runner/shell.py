@@ -113,7 +113,7 @@ def _script(commands: Sequence[str], status: Path, env_file: Path | None, env_bi
     for index, command in enumerate(commands):
         # `command printf` and `case` cannot be redefined by a user's function.
         lines += [
-            f"command printf '%s\\n' {q('Running command: ' + command)}",
+            f"command printf '\\036%s\\n' {q('Running command: ' + command)}",
             f"eval {q(command)}",
             "__sl_rc=$?",
             "case $__sl_rc in",
