@@ -191,7 +191,10 @@ class FunctionStore:
         with self._staging() as staging:
             code_name, summary = self._stage_code(code_dir, staging)
             with self._lock():
-                doc = json.loads((self.root / name / "function.json").read_text("utf-8"))
+                try:
+                    doc = json.loads((self.root / name / "function.json").read_text("utf-8"))
+                except FileNotFoundError:  # deleted while the code was being copied
+                    raise FunctionNotFoundError(self._missing(name)) from None
                 old = doc.get("codeDir")
                 os.rename(staging / code_name, self.root / name / code_name)
                 doc.update(lastModified=_timestamp(), **self._code_fields(code_name, summary))

@@ -278,3 +278,36 @@ def test_history_records_every_transition(h: Harness) -> None:
     assert ("pipeline", "InProgress") in kinds
     assert ("stage", "Succeeded") in kinds
     assert kinds.count(("action", "InProgress")) == 3
+
+
+def test_a_job_past_its_timeout_is_timed_out_and_fails_its_action(h: Harness) -> None:
+    from stageline.store import jobs as job_store
+
+    decl = pipeline(
+        "to", ("Source", [fake_source()]), ("Build", [fake_build("Slow", timeoutInMinutes=30)])
+    )
+    ex = h.create(decl)
+    h.complete(ex, "Source")
+    h.clock.advance(minutes=29)
+    assert h.rt.scheduler.tick() == 0
+    h.clock.advance(minutes=2)
+    assert h.rt.scheduler.tick() == 1
+    assert h.status("to", ex) == "Failed"
+    state = h.rt.queries.pipeline_state("to")["stageStates"][1]["actionStates"][0][
+        "latestExecution"
+    ]
+    assert state["errorDetails"]["code"] == "TimedOut"
+    assert "timed out after 30 minutes" in state["errorDetails"]["message"]
+    with h.services.ctx.db.read() as conn:
+        statuses = {j.status for j in job_store.for_action(conn, state["actionExecutionId"])}
+    assert statuses == {"TimedOut"}
+
+
+def test_custom_actions_default_to_a_24_hour_timeout(h: Harness) -> None:
+    ex = h.create(pipeline("day", ("Source", [fake_source()]), ("Build", [fake_build("B")])))
+    h.complete(ex, "Source")
+    h.clock.advance(minutes=23 * 60 + 59)
+    assert h.rt.scheduler.tick() == 0
+    h.clock.advance(minutes=2)
+    assert h.rt.scheduler.tick() == 1
+    assert "timed out after 1 day" in (h.rt.queries.execution("day", ex).get("statusSummary") or "")

@@ -11,10 +11,19 @@ from stageline.runner.shell import build_clean_env, run_commands
 def test_command_lines_are_not_glued_to_unterminated_output(tmp_path: Path) -> None:
     lines: list[str] = []
     result = run_commands(
-        ["printf 'no newline'", "echo next"], cwd=tmp_path, env=build_clean_env({}), log=lines.append, timeout_s=30
+        ["printf 'no newline'", "echo next"],
+        cwd=tmp_path,
+        env=build_clean_env({}),
+        log=lines.append,
+        timeout_s=30,
     )
     assert result.exit_code == 0
-    assert lines == ["Running command: printf 'no newline'", "no newline", "Running command: echo next", "next"]
+    assert lines == [
+        "Running command: printf 'no newline'",
+        "no newline",
+        "Running command: echo next",
+        "next",
+    ]
 
 
 def test_the_marker_splits_lines_wherever_it_arrives() -> None:

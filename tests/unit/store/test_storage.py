@@ -106,3 +106,52 @@ def test_concurrent_updates_never_lose_a_version(ctx: ServiceContext) -> None:
         t.join()
     assert errors == []
     assert service.get("busy").declaration["version"] == 21
+
+
+def test_concurrent_claims_never_hand_out_a_job_twice(ctx: ServiceContext) -> None:
+    from stageline.definitions.catalog import ActionTypeKey
+    from stageline.store import jobs as job_store
+
+    key = ActionTypeKey(category="Build", owner="Custom", provider="Tool", version="1")
+    with ctx.db.write() as conn:
+        for i in range(300):
+            job_store.insert_job(
+                conn,
+                id=f"job-{i:04d}",
+                action_execution_id=f"a-{i}",
+                execution_id="e",
+                pipeline_name="p",
+                category=key.category,
+                owner=key.owner,
+                provider=key.provider,
+                version=key.version,
+                region=None,
+                status="Queued",
+                nonce=None,
+                worker=None,
+                lease_expires_ms=None,
+                attempts=0,
+                data={"job": {}},
+                client_token=None,
+                created_ms=i,
+                updated_ms=i,
+            )
+    claimed: list[str] = []
+    lock = threading.Lock()
+
+    def poller(n: int) -> None:
+        while True:
+            with ctx.db.write() as conn:
+                got = job_store.claim(conn, key, worker=f"w{n}", limit=3, lease_ms=60_000, now_ms=1)
+            if not got:
+                return
+            with lock:
+                claimed.extend(j.id for j in got)
+
+    threads = [threading.Thread(target=poller, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(claimed) == 300
+    assert len(set(claimed)) == 300
