@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from stageline.agent.worker import ClaimedJob
@@ -30,10 +31,13 @@ def revision_doc(result: JobResult) -> dict[str, Any] | None:
     }
 
 
-def finish(operations: Operations, job_id: str, result: JobResult) -> None:
-    """Report a provider's result through the engine (shared by local and HTTP agents)."""
+def finish(
+    operations: Operations, job_id: str, result: JobResult, pipeline_name: str | None = None
+) -> None:
+    """Report a provider's result through the engine."""
     operations.job_finished(
         job_id,
+        pipeline_name=pipeline_name,
         succeeded=result.succeeded,
         summary=result.summary,
         error_code=None if result.succeeded else result.failure_type,
@@ -58,17 +62,22 @@ class LocalBackend:
         regions: tuple[str | None, ...] | None = None,
     ) -> None:
         self.regions = regions
+        self._pipelines: dict[str, str] = {}  # claimed job -> its pipeline
+        self._lock = threading.Lock()
         self.jobs = jobs
         self.operations = operations
         self.store = store
         self.logs = logs
 
     def claim(self, type_key: ActionTypeKey, *, worker: str, limit: int) -> list[ClaimedJob]:
+        rows = self.jobs.claim(
+            type_key, worker=worker, limit=limit, acknowledge=True, regions=self.regions
+        )
+        with self._lock:
+            for j in rows:
+                self._pipelines[j.id] = j.pipeline_name
         return [
-            ClaimedJob(id=j.id, nonce=j.nonce or "", type_key=j.type_key, data=j.data)
-            for j in self.jobs.claim(
-                type_key, worker=worker, limit=limit, acknowledge=True, regions=self.regions
-            )
+            ClaimedJob(id=j.id, nonce=j.nonce or "", type_key=j.type_key, data=j.data) for j in rows
         ]
 
     def acknowledge(self, job_id: str, nonce: str) -> str:
@@ -81,7 +90,9 @@ class LocalBackend:
         return self.jobs.get(job_id).status
 
     def finish(self, job_id: str, result: JobResult) -> None:
-        finish(self.operations, job_id, result)
+        with self._lock:
+            pipeline_name = self._pipelines.pop(job_id, None)
+        finish(self.operations, job_id, result, pipeline_name)
 
     def log_writer(self, job: ClaimedJob, secrets: list[str]) -> Any:
         action_execution_id = job.data["job"]["pipelineContext"]["action"]["actionExecutionId"]

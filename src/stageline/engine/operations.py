@@ -339,13 +339,22 @@ class Operations:
         continuation_token: str | None = None,
         job_status: str | None = None,
         expect: tuple[str, ...] = ("Dispatched", "InProgress"),
+        pipeline_name: str | None = None,
     ) -> bool:
-        """Record a job's result; False when the job is no longer open (e.g. abandoned)."""
-        with self.engine.ctx.db.read() as conn:
+        """Record a job's result; False when the job is no longer open (e.g. abandoned).
+
+        ``pipeline_name``, when the caller knows it, saves looking the job up twice.
+        """
+        if pipeline_name is None:
+            with self.engine.ctx.db.read() as conn:
+                found = job_store.get(conn, job_id)
+            if found is None:
+                raise error("JobNotFoundException", f"no job with id {job_id}")
+            pipeline_name = found.pipeline_name
+        with self.engine.transaction(pipeline_name) as (conn, writer):
             job = job_store.get(conn, job_id)
-        if job is None:
-            raise error("JobNotFoundException", f"no job with id {job_id}")
-        with self.engine.transaction(job.pipeline_name) as (conn, writer):
+            if job is None:
+                raise error("JobNotFoundException", f"no job with id {job_id}")
             final = job_status or (JobStatus.SUCCEEDED if succeeded else JobStatus.FAILED)
             if not job_store.set_status(conn, job_id, final, writer.now, expect=expect):
                 return False
