@@ -121,9 +121,9 @@ def build_runtime(
         scheduler=Scheduler(operations, jobs, interval_s=scheduler_interval_s),
     )
     if with_agent:
-        registry = ProviderRegistry.discover(
-            ProviderContext(data_dir=data_dir, services=dict(provider_services or {}))
-        )
+        services = dict(provider_services or {})
+        services.setdefault("job_status", lambda job_id: jobs.get(job_id).status)
+        registry = ProviderRegistry.discover(ProviderContext(data_dir=data_dir, services=services))
         agent = Agent(
             LocalBackend(jobs, operations, artifacts, logs, regions=(None, ctx.region)),
             registry,

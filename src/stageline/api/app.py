@@ -20,6 +20,8 @@ from stageline.api.protocol import Dispatcher
 from stageline.arns import Arns
 from stageline.clock import Clock, SystemClock
 from stageline.config import Settings
+from stageline.functions import FunctionStore
+from stageline.functions.routes import function_routes
 from stageline.repos import RepositoryService
 from stageline.runtime import Runtime, build_runtime
 from stageline.services.action_types import ActionTypeService
@@ -39,6 +41,7 @@ class Services:
     tags: TagService
     action_types: ActionTypeService
     repos: RepositoryService
+    functions: FunctionStore
     runtime: Runtime
 
 
@@ -53,11 +56,18 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
     pipelines = PipelineService(ctx)
     repos = RepositoryService(settings.data_dir, ctx, base_url=settings.extra.get("public_url"))
+    functions = FunctionStore(
+        settings.data_dir, region=settings.region, account_id=settings.account_id
+    )
     runtime = build_runtime(
         ctx,
         settings.data_dir,
         pipelines,
-        provider_services={"repos": repos},
+        provider_services={
+            "repos": repos,
+            "functions": functions,
+            "server_url": lambda: repos.base_url or f"http://127.0.0.1:{settings.port}",
+        },
         with_agent=settings.extra.get("agent", "on") != "off",
         max_artifact_bytes=settings.max_artifact_bytes,
         lease_ms=settings.job_lease_seconds * 1000,
@@ -68,6 +78,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         tags=TagService(ctx),
         action_types=ActionTypeService(ctx),
         repos=repos,
+        functions=functions,
         runtime=runtime,
     )
 
@@ -113,6 +124,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             Route("/health", health, methods=["GET"]),
             *git_routes(services.repos),
             *log_routes(services.runtime.logs),
+            *function_routes(services.functions),
             *agent_routes(
                 services.runtime.jobs,
                 services.runtime.artifacts,

@@ -19,3 +19,16 @@ def commands(context: ProviderContext) -> ActionProvider | None:
     from stageline.providers.compute.commands import CommandsProvider
 
     return CommandsProvider()
+
+
+def lambda_invoke(context: ProviderContext) -> ActionProvider | None:
+    """Runs on an agent that has the functions and can see the job's status at the server:
+    the server's own. Elsewhere it returns None, so the action waits for that agent."""
+    from stageline.providers.invoke.lambda_invoke import LambdaInvokeProvider
+
+    functions = context.services.get("functions")
+    server_url = context.services.get("server_url")
+    job_status = context.services.get("job_status")
+    if functions is None or server_url is None or job_status is None:
+        return None
+    return LambdaInvokeProvider(functions, server_url=server_url, job_status=job_status)
