@@ -15,6 +15,7 @@ the worker's without an acknowledgement or heartbeat.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -61,7 +62,7 @@ def client_id(job: JobRow) -> str:
     digest = hashlib.sha256(
         f"{ctx['pipelineName']}/{ctx['stage']['name']}/{ctx['action']['name']}".encode()
     )
-    return digest.hexdigest()[:32]
+    return str(uuid.UUID(hex=digest.hexdigest()[:32]))  # AWS's ClientId is a UUID
 
 
 def register(endpoint: ServiceEndpoint, jobs: JobService) -> None:

@@ -308,15 +308,9 @@ class JobService:
 
     def _open_job(self, job_id: str, client_token: str | None) -> JobRow:
         job = self.get(job_id)
-        if (
-            client_token is not None
-            and job.client_token is not None
-            and job.client_token != client_token
-        ):
-            raise error(
-                "InvalidClientTokenException",
-                f"job {job_id} belongs to another client; use the client token it was first used with",
-            )
+        if client_token is not None:
+            with self.ctx.db.write() as conn:
+                self._bind_client(conn, job, client_token)
         if JobStatus(job.status) not in (JobStatus.DISPATCHED, JobStatus.IN_PROGRESS):
             raise self._not_open(job_id, job.status)
         return job

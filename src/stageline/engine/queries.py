@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stageline.clock import ms_to_datetime
+from stageline.definitions.catalog import ActionTypeKey
 from stageline.engine.core import Engine
 from stageline.engine.status import ActionStatus
 from stageline.errors import error
@@ -205,11 +206,36 @@ class Queries:
                 after=tuple(after) if after else None,
                 limit=limit + 1,
             )
+            catalog = catalog_service.load(conn)
         token = None
         if len(rows) > limit:
             rows = rows[:limit]
             token = paging.encode("actions", [rows[-1].started_ms, rows[-1].id])
-        return [_action_detail(a) for a in rows], token
+        details = []
+        for a in rows:
+            detail = _action_detail(a)
+            spec = catalog.get(ActionTypeKey(**a.input["actionTypeId"]))
+            for name in spec.secret_names if spec else ():  # secrets never read back
+                for config in (
+                    detail["input"]["configuration"],
+                    detail["input"]["resolvedConfiguration"],
+                ):
+                    if name in config:
+                        config[name] = "****"
+            result = detail["output"]["executionResult"]
+            if (
+                spec
+                and spec.execution_url_template
+                and a.external_execution_id
+                and "externalExecutionUrl" not in result
+            ):
+                result["externalExecutionUrl"] = _render(
+                    spec.execution_url_template,
+                    a.input.get("configuration", {}),
+                    external_id=a.external_execution_id,
+                )
+            details.append(detail)
+        return details, token
 
 
 def _render(
