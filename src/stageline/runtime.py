@@ -69,28 +69,14 @@ class Runtime:
                 for j in job_store.expired_leases(conn, now_ms=2**62, limit=10_000)
                 if (j.worker or "").startswith(self.worker_prefix) and j.worker != current
             }
-        count = 0
-        for name in names:
-            with self.engine.transaction(name) as (conn, writer):
-                for job in job_store.expired_leases(conn, now_ms=2**62, limit=10_000):
-                    if job.pipeline_name != name or not (job.worker or "").startswith(
-                        self.worker_prefix
-                    ):
-                        continue
-                    if job.worker == current:
-                        continue
-                    job_store.set_status(
-                        conn,
-                        job.id,
-                        "Queued",
-                        writer.now,
-                        expect=(job.status,),
-                        nonce=None,
-                        worker=None,
-                        lease_expires_ms=None,
-                    )
-                    writer.jobs_created = True
-                    count += 1
+        # Their leases end now; lease expiry then applies each action type's policy
+        # (run the job again elsewhere, or fail work that must not run twice).
+        with self.engine.ctx.db.write() as conn:
+            for job in job_store.expired_leases(conn, now_ms=2**62, limit=10_000):
+                mine = (job.worker or "").startswith(self.worker_prefix)
+                if job.pipeline_name in names and mine and job.worker != current:
+                    job_store.end_lease(conn, job.id)
+        count = self.jobs.expire_leases() if names else 0
         return count
 
 

@@ -969,6 +969,8 @@ _INVOKE_TYPES = (
         output_artifacts=_count(0, 5),
         default_timeout_minutes=LAMBDA_INVOKE_TIMEOUT,
         max_timeout_minutes=LAMBDA_INVOKE_TIMEOUT,
+        # a function's side effects (and its callback) must not happen twice
+        requeue_on_lost_worker=False,
     ),
     ActionTypeSpec(
         category=Category.INVOKE,

@@ -90,6 +90,9 @@ class ActionTypeSpec:
     # Members of ActionDeclaration beyond `configuration` that this type uses
     # (the Commands action takes `commands`, `outputVariables`, `environmentVariables`).
     declaration_fields: tuple[str, ...] = ()
+    # When the worker holding a job stops renewing its lease: hand the job to another worker
+    # (True), or fail the action at once (False) for work that must not run twice.
+    requeue_on_lost_worker: bool = True
 
     @property
     def key(self) -> ActionTypeKey:

@@ -330,8 +330,12 @@ class JobService:
         with self.ctx.db.read() as conn:
             expired = job_store.expired_leases(conn, now)
         handled = 0
+        with self.ctx.db.read() as conn:
+            catalog = catalog_service.load(conn)
         for job in expired:
-            if job.attempts < MAX_ATTEMPTS:
+            spec = catalog.get(job.type_key)
+            requeue = spec.requeue_on_lost_worker if spec else True
+            if requeue and job.attempts < MAX_ATTEMPTS:
                 with self.engine.transaction(job.pipeline_name) as (conn, writer):
                     if job_store.set_status(
                         conn,
@@ -350,8 +354,13 @@ class JobService:
                     job.id,
                     succeeded=False,
                     error_code="JobFailed",
-                    message=f"the worker running this job stopped responding (its lease expired "
-                    f"{job.attempts} times, last held by {job.worker}); the action failed",
+                    message=(
+                        f"the worker running this job stopped responding (its lease expired "
+                        f"{job.attempts} times, last held by {job.worker}); the action failed"
+                        if requeue
+                        else f"the worker running this job ({job.worker}) stopped responding; "
+                        f"{job.type_key.provider} actions are not run twice, so the action failed"
+                    ),
                     job_status=JobStatus.FAILED,
                     expect=(job.status,),
                 )

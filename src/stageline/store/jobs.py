@@ -169,6 +169,11 @@ def renew(conn: Connection, job_id: str, lease_ms: int, now_ms: int) -> None:
     )
 
 
+def end_lease(conn: Connection, job_id: str) -> None:
+    """Make a job's lease already over (its worker is known to be gone)."""
+    conn.execute(update(jobs).where(jobs.c.id == job_id).values(lease_expires_ms=0))
+
+
 def expired_leases(conn: Connection, now_ms: int, limit: int = 100) -> list[JobRow]:
     rows = conn.execute(
         select(jobs)

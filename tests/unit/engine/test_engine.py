@@ -9,7 +9,7 @@ import pytest
 
 from stageline.errors import ApiError
 from tests.support.declarations import approval, pipeline
-from tests.support.harness import Harness, fake_build, fake_source
+from tests.support.harness import BUILD, Harness, fake_build, fake_source
 
 
 @pytest.fixture
@@ -311,3 +311,30 @@ def test_custom_actions_default_to_a_24_hour_timeout(h: Harness) -> None:
     h.clock.advance(minutes=2)
     assert h.rt.scheduler.tick() == 1
     assert "timed out after 1 day" in (h.rt.queries.execution("day", ex).get("statusSummary") or "")
+
+
+def test_an_expired_lease_requeues_the_job_then_fails_the_action(h: Harness) -> None:
+    from stageline.engine.jobs import MAX_ATTEMPTS
+
+    ex = h.create(pipeline("lease", ("Source", [fake_source()]), ("Build", [fake_build("B")])))
+    h.complete(ex, "Source")
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        claimed = h.rt.jobs.claim(BUILD, worker=f"w{attempt}", limit=1)
+        assert len(claimed) == 1, attempt  # handed out again after each lost lease
+        h.clock.advance(minutes=2)  # the worker died: no heartbeat
+        h.rt.scheduler.tick()
+    assert h.status("lease", ex) == "Failed"
+    message = h.rt.queries.execution("lease", ex)["statusSummary"]
+    assert f"lease expired {MAX_ATTEMPTS} times, last held by w{MAX_ATTEMPTS}" in message
+
+
+def test_a_heartbeat_keeps_the_job(h: Harness) -> None:
+    ex = h.create(pipeline("beat", ("Source", [fake_source()]), ("Build", [fake_build("B")])))
+    h.complete(ex, "Source")
+    job = h.rt.jobs.claim(BUILD, worker="alive", limit=1)[0]
+    for _ in range(5):
+        h.clock.advance(seconds=40)
+        h.rt.jobs.heartbeat(job.id)
+        h.rt.scheduler.tick()
+    assert h.rt.jobs.claim(BUILD, worker="other", limit=1) == []
+    assert h.rt.jobs.get(job.id).status == "Dispatched"
