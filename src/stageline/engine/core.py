@@ -94,6 +94,7 @@ class Engine:
             self._settle(conn, writer, total, lambda: sorted(touched), waiting=None)
         if not touched or total.released:
             self._settle(conn, writer, total, lambda: [], waiting=pipeline_name)
+        writer.flush()
         return total
 
     def _settle(

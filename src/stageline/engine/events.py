@@ -10,9 +10,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import Any, Protocol
 
 from stageline.store.schema import outbox
 
@@ -59,10 +57,16 @@ def envelope(
     }
 
 
+class Executor(Protocol):
+    """A connection, or a batch that collects rows to insert together."""
+
+    def execute(self, statement: Any, params: Any) -> Any: ...
+
+
 _INSERT_OUTBOX = outbox.insert()
 
 
-def write(conn: Connection, event: dict[str, Any], at_ms: int) -> None:
+def write(conn: Executor, event: dict[str, Any], at_ms: int) -> None:
     conn.execute(
         _INSERT_OUTBOX,
         {
@@ -77,7 +81,7 @@ def write(conn: Connection, event: dict[str, Any], at_ms: int) -> None:
 
 
 def pipeline_event(
-    conn: Connection, ctx: EventContext, state: str, at_ms: int, *, trigger: dict[str, str] | None
+    conn: Executor, ctx: EventContext, state: str, at_ms: int, *, trigger: dict[str, str] | None
 ) -> None:
     detail: dict[str, Any] = {
         "pipeline": ctx.pipeline_name,
@@ -93,7 +97,7 @@ def pipeline_event(
     write(conn, _env(ctx, PIPELINE_DETAIL, detail, at_ms), at_ms)
 
 
-def stage_event(conn: Connection, ctx: EventContext, stage: str, state: str, at_ms: int) -> None:
+def stage_event(conn: Executor, ctx: EventContext, stage: str, state: str, at_ms: int) -> None:
     detail = {
         "pipeline": ctx.pipeline_name,
         "execution-id": ctx.execution_id,
@@ -105,7 +109,7 @@ def stage_event(conn: Connection, ctx: EventContext, stage: str, state: str, at_
 
 
 def action_event(
-    conn: Connection,
+    conn: Executor,
     ctx: EventContext,
     *,
     stage: str,

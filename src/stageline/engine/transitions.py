@@ -35,6 +35,22 @@ _ACTION_DEFAULTS: dict[str, Any] = {
 }
 
 
+class AppendBatch:
+    """Collects inserts (``execute(statement, params)``) to send as one executemany each."""
+
+    def __init__(self) -> None:
+        self.rows: dict[Any, list[dict[str, Any]]] = {}
+
+    def execute(self, statement: Any, params: dict[str, Any]) -> None:
+        self.rows.setdefault(statement, []).append(params)
+
+    def flush(self, conn: Connection) -> None:
+        for statement, rows in self.rows.items():
+            if rows:
+                conn.execute(statement, rows)
+        self.rows.clear()
+
+
 class StateWriter:
     """Status changes for one transaction, stamped with one 'now'."""
 
@@ -42,6 +58,9 @@ class StateWriter:
         self.conn = conn
         self.ctx = ctx
         self.now = now_ms
+        # History rows and events are appended, not written one by one: ``flush`` sends them
+        # in one batch per table before the transaction commits.
+        self.appends = AppendBatch()
         # Set by operations that queue a job outside the engine's stepping (continuations).
         self.jobs_created = False
         # Set when open jobs were cancelled (abandon, timeout): agents must look now.
@@ -50,6 +69,10 @@ class StateWriter:
         self.touched: set[str] = set()
         # Per-transaction memo (declarations, the action type catalog).
         self.cache: dict[Any, Any] = {}
+
+    def flush(self) -> None:
+        """Write the batched history rows and events; call before the transaction commits."""
+        self.appends.flush(self.conn)
 
     def _event_context(self, ex: ExecutionRow) -> events.EventContext:
         return events.EventContext(
@@ -69,7 +92,7 @@ class StateWriter:
         self.touched.add(ex.id)
         self._history(ex, "pipeline", ex.id, None, ex.status)
         events.pipeline_event(
-            self.conn, self._event_context(ex), "STARTED", self.now, trigger=ex.trigger
+            self.appends, self._event_context(ex), "STARTED", self.now, trigger=ex.trigger
         )
         return ex
 
@@ -93,7 +116,7 @@ class StateWriter:
                 else EVENT_STATE[status]
             )
             events.pipeline_event(
-                self.conn, self._event_context(ex), state, self.now, trigger=ex.trigger
+                self.appends, self._event_context(ex), state, self.now, trigger=ex.trigger
             )
         return new
 
@@ -115,7 +138,9 @@ class StateWriter:
                 if status == "InProgress" and old_status in ("Failed", "Stopped")
                 else EVENT_STATE[status]
             )
-            events.stage_event(self.conn, self._event_context(ex), row.stage_name, state, self.now)
+            events.stage_event(
+                self.appends, self._event_context(ex), row.stage_name, state, self.now
+            )
         return new
 
     # --- action executions ----------------------------------------------------------------
@@ -158,7 +183,7 @@ class StateWriter:
                 if v
             }
         events.action_event(
-            self.conn,
+            self.appends,
             self._event_context(ex),
             stage=row.stage_name,
             action=row.action_name,
@@ -182,7 +207,7 @@ class StateWriter:
         detail: str | None = None,
     ) -> None:
         store.record(
-            self.conn,
+            self.appends,
             pipeline_name=ex.pipeline_name,
             execution_id=ex.id,
             entity=entity,

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from stageline.clock import SystemClock
 from stageline.logs import records
@@ -53,7 +54,11 @@ class FileLogWriter:
         flush_lines: int,
         on_close: Callable[[FileLogWriter], None],
     ) -> None:
-        self._file = open(path, "xb")  # noqa: SIM115 - lives until close(); "x": one writer per id
+        # The file is created with the first output (or at close): starting an action need
+        # not wait for the filesystem. The store reserves the id, so it stays one writer per id.
+        self._path = path
+        self._file: BinaryIO | None = None
+        self.log_id = path.stem
         self._done_path = done_path
         self._clock = clock
         self._max_bytes = max_bytes
@@ -111,7 +116,11 @@ class FileLogWriter:
             if not self._closed:
                 self._flush_locked()
 
-    def _flush_locked(self) -> None:
+    def _flush_locked(self, *, create: bool = False) -> None:
+        if self._file is None:
+            if not self._buffer and not create:
+                return
+            self._file = open(self._path, "xb")  # noqa: SIM115 - lives until close()
         if self._buffer:
             self._file.write(b"".join(self._buffer))
             self._buffer.clear()
@@ -125,9 +134,10 @@ class FileLogWriter:
                 return
             self._closed = True
             try:
-                self._flush_locked()
+                self._flush_locked(create=True)
             finally:
-                self._file.close()
+                if self._file is not None:
+                    self._file.close()
                 # The marker comes after the data: a reader that sees it has seen everything.
                 self._done_path.touch()
         self._on_close(self)
@@ -161,6 +171,7 @@ class FileLogStore:
         self._flush_lines = max(1, flush_lines)
         self._lock = threading.Lock()
         self._writers: set[FileLogWriter] = set()
+        self._reserved: set[str] = set()  # ids whose writer has not created its file yet
         self._flusher: threading.Thread | None = None
 
     def _paths(self, log_id: str) -> tuple[Path, Path]:
@@ -170,6 +181,10 @@ class FileLogStore:
     def writer(self, log_id: str, *, secrets: Iterable[str] = ()) -> FileLogWriter:
         """Start the log ``log_id``; FileExistsError if it was ever started before."""
         path, done = self._paths(log_id)
+        with self._lock:
+            if log_id in self._reserved or path.exists():
+                raise FileExistsError(f"log {log_id} was already started")
+            self._reserved.add(log_id)
         writer = FileLogWriter(
             path,
             done,
@@ -191,6 +206,7 @@ class FileLogStore:
     def _forget(self, writer: FileLogWriter) -> None:
         with self._lock:
             self._writers.discard(writer)
+            self._reserved.discard(writer.log_id)
 
     def _flush_loop(self) -> None:
         """Flush every open writer each half interval; end when none is left open."""
@@ -221,6 +237,10 @@ class FileLogStore:
         try:
             f = open(path, "rb")  # noqa: SIM115 - closed below
         except FileNotFoundError:
+            with self._lock:
+                started = log_id in self._reserved
+            if started and offset == 0:  # started, nothing written yet
+                return LogPage(lines=[], next_offset=0, complete=False)
             raise LogNotFoundError(log_id) from None
         with f:
             size = os.fstat(f.fileno()).st_size

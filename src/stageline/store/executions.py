@@ -507,7 +507,7 @@ _INSERT_HISTORY = history.insert()
 
 
 def record(
-    conn: Connection,
+    conn: Any,
     *,
     pipeline_name: str,
     execution_id: str | None,
