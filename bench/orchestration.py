@@ -73,7 +73,7 @@ class Bench:
             LocalBackend(rt.jobs, rt.operations, rt.artifacts, rt.logs),
             registry,
             work_root=data_dir / "work",
-            concurrency=8,
+            concurrency=4,
             heartbeat_s=60,
         )
         rt.engine.job_listeners.append(self.agent.wake)

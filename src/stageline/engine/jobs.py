@@ -105,6 +105,10 @@ class JobService:
                 config = data.get("job", {}).get("actionConfiguration", {}).get("configuration", {})
                 return all(config.get(k) == v for k, v in wanted.items())
 
+        # Peek first: a read takes no write lock, and most polls find nothing to claim.
+        with self.ctx.db.read() as conn:
+            if not job_store.has_queued(conn, type_key):
+                return []
         with self.ctx.db.write() as conn:
             return job_store.claim(
                 conn,

@@ -169,6 +169,30 @@ def renew(conn: Connection, job_id: str, lease_ms: int, now_ms: int) -> None:
     )
 
 
+_HAS_QUEUED = (
+    select(jobs.c.id)
+    .where(
+        jobs.c.status == "Queued",
+        jobs.c.category == bindparam("b_category"),
+        jobs.c.owner == bindparam("b_owner"),
+        jobs.c.provider == bindparam("b_provider"),
+        jobs.c.version == bindparam("b_version"),
+    )
+    .limit(1)
+)
+
+
+def has_queued(conn: Connection, type_key: ActionTypeKey) -> bool:
+    """Whether any job of this type waits (a cheap read before a claim's write)."""
+    params = {
+        "b_category": type_key.category,
+        "b_owner": type_key.owner,
+        "b_provider": type_key.provider,
+        "b_version": type_key.version,
+    }
+    return conn.execute(_HAS_QUEUED, params).first() is not None
+
+
 def end_lease(conn: Connection, job_id: str) -> None:
     """Make a job's lease already over (its worker is known to be gone)."""
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(lease_expires_ms=0))
