@@ -44,7 +44,7 @@ from typing import Literal
 
 from stageline.runner.lines import DEFAULT_MAX_LINE_BYTES, LineSplitter
 from stageline.runner.proctree import terminate_tree
-from stageline.runner.shell import DEFAULT_PATH
+from stageline.runner.shell import DEFAULT_PATH, read_env_file, shell_exited
 
 Stop = Literal["timeout", "cancel"]
 _POLL_S = 0.05
@@ -237,7 +237,7 @@ class ShellSession:
         except OSError:
             pass
         deadline = time.monotonic() + self._grace
-        while not _exited(proc.pid) and time.monotonic() < deadline:
+        while not shell_exited(proc.pid) and time.monotonic() < deadline:
             self._read(_POLL_S, proc)
         self._finish(proc)
 
@@ -302,7 +302,7 @@ class ShellSession:
             if deadline is not None and time.monotonic() >= deadline:
                 self.kill()
                 return Outcome(exit_code=None, stopped="timeout")
-            if _exited(proc.pid):
+            if shell_exited(proc.pid):
                 return self._restart(proc)
             self._read(_POLL_S, proc)
         return Outcome(exit_code=self._status)
@@ -312,7 +312,7 @@ class ShellSession:
         self._proc = None
         self._finish(proc)
         code = proc.returncode if proc.returncode >= 0 else 128 - proc.returncode
-        env = _read_env(self._dir / "exit-env")
+        env = read_env_file(self._dir / "exit-env")
         if env is not None:
             self._env = {k: v for k, v in env.items() if k not in _SHELL_OWN}
         try:
@@ -323,25 +323,3 @@ class ShellSession:
             pass
         self.start()
         return Outcome(exit_code=code, shell_exited=True)
-
-
-def _read_env(path: Path) -> dict[str, str] | None:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    env: dict[str, str] = {}
-    for entry in raw.split(b"\0"):
-        name, sep, value = entry.partition(b"=")
-        if sep and name:
-            env[name.decode("utf-8", "replace")] = value.decode("utf-8", "replace")
-    return env
-
-
-def _exited(pid: int) -> bool:
-    """Whether the shell exited, without reaping it (its pid is the session we sweep by)."""
-    try:
-        info = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
-    except ChildProcessError:
-        return True
-    return info is not None and info.si_pid == pid

@@ -44,11 +44,11 @@ def client(endpoint_url: str, service: str = "codepipeline") -> Any:
     )
 
 
-def call(endpoint_url: str, operation: str, **params: Any) -> Any:
+def call(endpoint_url: str, operation: str, *, service: str = "codepipeline", **params: Any) -> Any:
     """Call an operation and turn connection and API errors into clean CLI errors."""
     from botocore.exceptions import ClientError, EndpointConnectionError
 
-    method = getattr(client(endpoint_url), operation)
+    method = getattr(client(endpoint_url, service), operation)
     try:
         return method(**params)
     except EndpointConnectionError as exc:

@@ -13,26 +13,14 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from stageline.cli.client import client, endpoint_option, output_option
+from stageline.cli.client import call, endpoint_option, output_option
 
 console = Console()
 
 
 def _call(endpoint_url: str, operation: str, **params: Any) -> Any:
     """A codecommit call with connection and API errors turned into clean CLI errors."""
-    from botocore.exceptions import ClientError, EndpointConnectionError
-
-    method = getattr(client(endpoint_url, "codecommit"), operation)
-    try:
-        return method(**params)
-    except EndpointConnectionError as exc:
-        raise click.ClickException(
-            f"cannot reach a stageline server at {endpoint_url}; start one with `stageline server` "
-            "or pass --endpoint-url"
-        ) from exc
-    except ClientError as exc:
-        err = exc.response.get("Error", {})
-        raise click.ClickException(f"{err.get('Code')}: {err.get('Message')}") from exc
+    return call(endpoint_url, operation, service="codecommit", **params)
 
 
 @click.group("repo")

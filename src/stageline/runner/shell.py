@@ -142,7 +142,8 @@ def _read_status(path: Path) -> tuple[set[int], tuple[int, int] | None]:
     return ok, failed
 
 
-def _read_env(path: Path) -> dict[str, str] | None:
+def read_env_file(path: Path) -> dict[str, str] | None:
+    """An environment written by ``env -0`` (None when the file was never written)."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -155,7 +156,7 @@ def _read_env(path: Path) -> dict[str, str] | None:
     return env
 
 
-def _exited(pid: int) -> bool:
+def shell_exited(pid: int) -> bool:
     """Whether the shell exited, without reaping it: while it is a zombie its pid,
     which is also the session id we sweep by, cannot be reused."""
     try:
@@ -222,7 +223,7 @@ def run_commands(
             proc.stdout.close()
         returncode = proc.returncode
         ok, failed = _read_status(status_file)
-        exported = _read_env(env_file) if env_file is not None else None
+        exported = read_env_file(env_file) if env_file is not None else None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     duration = time.monotonic() - started
@@ -304,7 +305,7 @@ def _pump(
                     stop = "timeout"
                     log(f"[stageline] timed out after {timeout_s:g} s: stopping the commands")
                     terminate_tree(proc.pid, grace_s=kill_grace_s)
-            if exited_at is None and _exited(proc.pid):
+            if exited_at is None and shell_exited(proc.pid):
                 exited_at = time.monotonic()
                 leftovers = terminate_tree(proc.pid, grace_s=kill_grace_s)
                 if leftovers and stop is None:
