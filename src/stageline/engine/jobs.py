@@ -333,9 +333,10 @@ class JobService:
         now = self.ctx.clock.now_ms()
         with self.ctx.db.read() as conn:
             expired = job_store.expired_leases(conn, now)
-        handled = 0
-        with self.ctx.db.read() as conn:
+            if not expired:
+                return 0
             catalog = catalog_service.load(conn)
+        handled = 0
         for job in expired:
             spec = catalog.get(job.type_key)
             requeue = spec.requeue_on_lost_worker if spec else True
