@@ -23,7 +23,7 @@ from stageline.engine import actions as action_starts
 from stageline.engine.declarations import DeclarationCache
 from stageline.engine.status import ActionStatus, ExecutionStatus, StageStatus
 from stageline.engine.transitions import StateWriter
-from stageline.errors import ApiError, error
+from stageline.errors import error
 from stageline.services.context import ServiceContext
 from stageline.store import executions as store
 from stageline.store import pipelines as pipeline_store
@@ -373,5 +373,3 @@ class _Tx:
 def new_id() -> str:
     return str(uuid.uuid4())
 
-
-__all__ = ["ApiError", "Engine", "new_id"]
