@@ -372,4 +372,3 @@ class _Tx:
 
 def new_id() -> str:
     return str(uuid.uuid4())
-
