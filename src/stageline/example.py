@@ -94,7 +94,7 @@ def declaration(deploy_dir: Path) -> dict[str, Any]:
                     commands(
                         "TestAndPackage",
                         [
-                            "python3 -m unittest discover -v",
+                            "python3 -B -m unittest discover -v",
                             "mkdir -p dist && cp -r app dist/",
                             "echo '#{SourceVariables.CommitId}' > dist/REVISION",
                         ],
