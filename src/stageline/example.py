@@ -9,13 +9,12 @@ repository or pipeline is left as it is.
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from stageline.errors import ApiError
+from stageline.repos.gitcmd import publish_snapshot
 
 log = logging.getLogger("stageline.example")
 
@@ -162,16 +161,10 @@ def _push_files(git_dir: Path, files: dict[str, str]) -> None:
             path = work / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": tmp,
-            "GIT_CONFIG_NOSYSTEM": "1",
-        }
-        ident = ["-c", "user.name=stageline", "-c", "user.email=example@stageline.local"]
-        for args in (
-            ["init", "--quiet", "-b", "main"],
-            ["add", "-A"],
-            [*ident, "commit", "--quiet", "-m", "The sample app and its test"],
-            ["push", "--quiet", str(git_dir), "HEAD:main"],
-        ):
-            subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True)
+        publish_snapshot(
+            work,
+            str(git_dir),
+            "The sample app and its test",
+            author="stageline",
+            email="example@stageline.local",
+        )

@@ -62,22 +62,7 @@ class Runtime:
         """Jobs held by this host's in-process agent of an earlier boot: that agent is gone."""
         if self.agent is None:
             return 0
-        current = self.agent.name
-        with self.engine.ctx.db.read() as conn:
-            names = {
-                j.pipeline_name
-                for j in job_store.expired_leases(conn, now_ms=2**62, limit=10_000)
-                if (j.worker or "").startswith(self.worker_prefix) and j.worker != current
-            }
-        # Their leases end now; lease expiry then applies each action type's policy
-        # (run the job again elsewhere, or fail work that must not run twice).
-        with self.engine.ctx.db.write() as conn:
-            for job in job_store.expired_leases(conn, now_ms=2**62, limit=10_000):
-                mine = (job.worker or "").startswith(self.worker_prefix)
-                if job.pipeline_name in names and mine and job.worker != current:
-                    job_store.end_lease(conn, job.id)
-        count = self.jobs.expire_leases() if names else 0
-        return count
+        return self.jobs.release_lost_workers(self.worker_prefix, keep=self.agent.name)
 
 
 def build_runtime(

@@ -96,14 +96,7 @@ class LocalBackend:
 
     def log_writer(self, job: ClaimedJob, secrets: list[str]) -> Any:
         action_execution_id = job.data["job"]["pipelineContext"]["action"]["actionExecutionId"]
-        # A continuation (or a re-run after a lost worker) writes a further log of the same action.
-        for n in range(1000):
-            log_id = action_execution_id if n == 0 else f"{action_execution_id}.{n}"
-            try:
-                return self.logs.writer(log_id, secrets=secrets)
-            except FileExistsError:
-                continue
-        raise RuntimeError(f"too many logs for action execution {action_execution_id}")
+        return self.logs.next_writer(action_execution_id, secrets=secrets)
 
     def artifacts(self, job: ClaimedJob) -> ArtifactStore:
         return self.store

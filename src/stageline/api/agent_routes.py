@@ -129,7 +129,7 @@ def agent_routes(
             with writers_lock:
                 writer = writers.get(job.id)
                 if writer is None:
-                    writer = writers[job.id] = _open_writer(logs, action_id)
+                    writer = writers[job.id] = logs.next_writer(action_id)
             for line in lines:
                 writer.write(line)
             if request.query_params.get("final"):
@@ -148,13 +148,3 @@ def agent_routes(
         Route("/_stageline/jobs/{job_id}/log", append_log, methods=["POST"]),
         Route("/_stageline/jobs/{job_id}/spec", spec, methods=["GET"]),
     ]
-
-
-def _open_writer(logs: FileLogStore, action_execution_id: str) -> Any:
-    for n in range(1000):
-        log_id = action_execution_id if n == 0 else f"{action_execution_id}.{n}"
-        try:
-            return logs.writer(log_id)
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"too many logs for action execution {action_execution_id}")

@@ -31,6 +31,8 @@ from rich.table import Table
 from rich.text import Text
 
 from stageline.cli.client import client
+from stageline.repos.errors import GitFailed
+from stageline.repos.gitcmd import publish_snapshot
 
 STATUS_STYLE = {
     "Succeeded": "green",
@@ -227,33 +229,16 @@ def _publish_source(url: str, pipeline: str, action: str, path: Path) -> str:
                 os.symlink(os.readlink(src), dst)
             elif src.is_file():
                 shutil.copy2(src, dst)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": tmp,
-            "GIT_CONFIG_NOSYSTEM": "1",
-            "GIT_TERMINAL_PROMPT": "0",
-        }
-        ident = ["-c", "user.name=stageline run", "-c", "user.email=run@stageline.local"]
-        for args in (
-            ["init", "--quiet", "-b", "main"],
-            ["add", "-A"],
-            [
-                *ident,
-                "commit",
-                "--quiet",
-                "--allow-empty",
-                "-m",
+        try:
+            publish_snapshot(
+                work,
+                f"{url}/git/{name}",
                 f"stageline run: snapshot of {path.name}",
-            ],
-            ["push", "--quiet", "--force", f"{url}/git/{name}", "HEAD:main"],
-        ):
-            result = subprocess.run(
-                ["git", *args], cwd=work, env=env, capture_output=True, text=True
+                author="stageline run",
+                email="run@stageline.local",
             )
-            if result.returncode != 0:
-                raise click.ClickException(
-                    f"git {args[0]} failed for {path}: {result.stderr.strip()}"
-                )
+        except GitFailed as exc:
+            raise click.ClickException(f"publishing {path}: {exc}") from exc
     return name
 
 

@@ -329,6 +329,20 @@ class JobService:
 
     # --- time -----------------------------------------------------------------------------
 
+    def release_lost_workers(self, prefix: str, *, keep: str) -> int:
+        """End the leases of open jobs held by workers named ``prefix…`` (except ``keep``),
+        known to be gone, then let lease expiry apply each action type's policy: run the
+        job again elsewhere, or fail work that must not run twice."""
+        with self.ctx.db.write() as conn:
+            lost = [
+                job
+                for job in job_store.expired_leases(conn, now_ms=2**62, limit=10_000)
+                if (job.worker or "").startswith(prefix) and job.worker != keep
+            ]
+            for job in lost:
+                job_store.end_lease(conn, job.id)
+        return self.expire_leases() if lost else 0
+
     def expire_leases(self) -> int:
         now = self.ctx.clock.now_ms()
         with self.ctx.db.read() as conn:

@@ -34,6 +34,7 @@ from stageline.logs.model import (
 
 _log = logging.getLogger(__name__)
 
+MAX_LOGS_PER_ID = 1000
 DEFAULT_FLUSH_INTERVAL_S = 0.1
 DEFAULT_FLUSH_LINES = 4096
 _FLUSH_BYTES = 256 * 1024
@@ -202,6 +203,19 @@ class FileLogStore:
                 )
                 self._flusher.start()
         return writer
+
+    def next_writer(self, base_id: str, *, secrets: Iterable[str] = ()) -> FileLogWriter:
+        """A writer for the first unused id of ``base_id``, ``base_id.1``, ``base_id.2``…
+
+        One action can write several logs: a continuation, or a re-run after its
+        worker was lost, starts a further log of the same action execution.
+        """
+        for n in range(MAX_LOGS_PER_ID):
+            try:
+                return self.writer(base_id if n == 0 else f"{base_id}.{n}", secrets=secrets)
+            except FileExistsError:
+                continue
+        raise RuntimeError(f"too many logs for {base_id}")
 
     def _forget(self, writer: FileLogWriter) -> None:
         with self._lock:

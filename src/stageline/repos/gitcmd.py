@@ -119,3 +119,16 @@ class Git:
             stdout=subprocess.PIPE,
             stderr=stderr,
         )
+
+
+def publish_snapshot(work: Path, target: str, message: str, *, author: str, email: str) -> None:
+    """Commit the files of ``work`` (made a fresh repository) and push them to ``target``'s main.
+
+    ``target`` is a bare repository's path or a clone URL; the push replaces main.
+    """
+    git = Git(work.parent / f".{work.name}-git-home")
+    ident = ["-c", f"user.name={author}", "-c", f"user.email={email}"]
+    git.run(["init", "--quiet", "-b", "main"], cwd=work)
+    git.run(["add", "-A"], cwd=work)
+    git.run([*ident, "commit", "--quiet", "--allow-empty", "-m", message], cwd=work)
+    git.run(["push", "--quiet", "--force", target, "HEAD:main"], cwd=work)
