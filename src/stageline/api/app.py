@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -12,13 +13,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from stageline import __version__
-from stageline.api import codecommit, codepipeline, executions, jobs
+from stageline.api import codebuild, codecommit, codepipeline, executions, jobs
 from stageline.api.agent_routes import agent_routes
 from stageline.api.git import RememberBaseUrl, git_routes
 from stageline.api.logs import log_routes
 from stageline.api.protocol import Dispatcher
 from stageline.arns import Arns
 from stageline.clock import Clock, SystemClock
+from stageline.codebuild.runner import BuildRunner
+from stageline.codebuild.service import BuildService
 from stageline.config import Settings
 from stageline.functions import FunctionStore
 from stageline.functions.routes import function_routes
@@ -43,6 +46,8 @@ class Services:
     repos: RepositoryService
     functions: FunctionStore
     runtime: Runtime
+    builds: BuildService
+    build_runner: BuildRunner
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -59,18 +64,32 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     functions = FunctionStore(
         settings.data_dir, region=settings.region, account_id=settings.account_id
     )
+
+    def server_url() -> str:
+        return repos.base_url or f"http://127.0.0.1:{settings.port}"
+
+    builds = BuildService(ctx, log_url=lambda log_id: f"{server_url()}/logs/{log_id}/text")
+    provider_services: dict[str, Any] = {
+        "repos": repos,
+        "functions": functions,
+        "server_url": server_url,
+        "builds": builds,
+    }
     runtime = build_runtime(
         ctx,
         settings.data_dir,
         pipelines,
-        provider_services={
-            "repos": repos,
-            "functions": functions,
-            "server_url": lambda: repos.base_url or f"http://127.0.0.1:{settings.port}",
-        },
+        provider_services=provider_services,
         with_agent=settings.extra.get("agent", "on") != "off",
         max_artifact_bytes=settings.max_artifact_bytes,
         lease_ms=settings.job_lease_seconds * 1000,
+    )
+    build_runner = BuildRunner(
+        builds,
+        data_dir=settings.data_dir,
+        logs=runtime.logs,
+        repos=repos,
+        secret_resolver=lambda: provider_services.get("secret_resolver"),
     )
     return Services(
         ctx=ctx,
@@ -80,6 +99,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         repos=repos,
         functions=functions,
         runtime=runtime,
+        builds=builds,
+        build_runner=build_runner,
     )
 
 
@@ -93,6 +114,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     jobs.register(pipeline_endpoint, services.runtime.jobs)
     dispatcher.add(pipeline_endpoint)
     dispatcher.add(codecommit.build_endpoint(services.repos))
+    dispatcher.add(codebuild.build_endpoint(services.builds, services.build_runner))
 
     async def health(_request: Request) -> Response:
         with services.ctx.db.read() as conn:
@@ -106,6 +128,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        services.builds.recover()
         services.runtime.start()
         if settings.example:
             from stageline.example import seed
@@ -114,12 +137,18 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         try:
             yield
         finally:
+            services.build_runner.stop()
             services.runtime.stop()
             services.ctx.db.dispose()
 
     app = Starlette(
         routes=[
             Route("/", dispatcher.handle, methods=["POST"]),
+            Route(
+                "/service/{service}/operation/{operation}",
+                dispatcher.handle_cbor,
+                methods=["POST"],
+            ),
             Route("/", root, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             *git_routes(services.repos),

@@ -1,14 +1,21 @@
-"""The AWS JSON 1.1 protocol: ``POST /`` with ``X-Amz-Target: <prefix>.<Operation>``.
+"""AWS's wire protocols: JSON 1.1 and Smithy RPC v2 CBOR, one set of handlers behind both.
 
-One dispatcher serves every AWS service stageline speaks (CodePipeline now;
-CodeBuild and EventBridge later) by target prefix. Each operation is a plain
-function ``(params) -> response``; the dispatcher validates ``params`` against
-the service model first and shapes the response to the output shape after.
+JSON 1.1 is ``POST /`` with ``X-Amz-Target: <prefix>.<Operation>``. RPC v2
+CBOR is ``POST /service/<prefix>/operation/<Operation>`` with
+``smithy-protocol: rpc-v2-cbor`` and CBOR bodies; botocore speaks it to the
+services whose model lists it first (CodeBuild, in recent releases). One
+dispatcher serves every AWS service stageline speaks by target prefix. Each
+operation is a plain function ``(params) -> response``; the dispatcher
+validates ``params`` against the service model first and shapes the response
+to the output shape after. A CBOR request is turned into the JSON form first
+(timestamps as epoch seconds, blobs as base64), so handlers see one form.
 """
 
 from __future__ import annotations
 
+import base64
 import contextvars
+import datetime as dt
 import inspect
 import json
 import logging
@@ -17,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import cbor2
 from botocore.model import OperationModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,6 +42,7 @@ from stageline.errors import (
 log = logging.getLogger("stageline.api")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+CBOR_CONTENT_TYPE = "application/cbor"
 Handler = Callable[[dict[str, Any]], Any]
 
 # The request being handled, for handlers that read stageline's extension headers
@@ -72,22 +81,13 @@ class Dispatcher:
         self.endpoints[endpoint.target_prefix] = endpoint
 
     async def handle(self, request: Request) -> Response:
+        """JSON 1.1: ``POST /`` with ``X-Amz-Target``."""
         request_id = str(uuid.uuid4())
         try:
             body = await self._read_body(request)
             endpoint, operation = self._resolve(request.headers.get("x-amz-target", ""))
             params = _parse_json(body)
-            model = endpoint.operation_model(operation)
-            shapes.check_input(model, params)
-            handler = endpoint.handlers[operation]
-            REQUEST.set(request)
-            extra_headers: dict[str, str] = {}
-            RESPONSE_HEADERS.set(extra_headers)
-            if inspect.iscoroutinefunction(handler):
-                result = await handler(params)
-            else:
-                result = await run_in_threadpool(handler, params)
-            payload = shapes.shape_output(model.output_shape, result or {})
+            payload, extra_headers = await self._call(request, endpoint, operation, params)
             response = _json_response(payload, 200, request_id)
             response.headers.update(extra_headers)
             return response
@@ -95,12 +95,42 @@ class Dispatcher:
             return _error_response(exc, request_id)
         except Exception:
             log.exception("request %s failed", request_id)
-            return _error_response(
-                InternalError(
-                    f"internal error; the server log has the details (request {request_id})"
-                ),
-                request_id,
-            )
+            return _error_response(_internal(request_id), request_id)
+
+    async def handle_cbor(self, request: Request) -> Response:
+        """Smithy RPC v2 CBOR: ``POST /service/<prefix>/operation/<Operation>``."""
+        request_id = str(uuid.uuid4())
+        try:
+            body = await self._read_body(request)
+            prefix = request.path_params["service"]
+            operation = request.path_params["operation"]
+            endpoint, operation = self._resolve(f"{prefix}.{operation}")
+            params = _parse_cbor(body)
+            payload, extra_headers = await self._call(request, endpoint, operation, params)
+            model = endpoint.operation_model(operation)
+            response = _cbor_response(_to_cbor(model.output_shape, payload), 200, request_id)
+            response.headers.update(extra_headers)
+            return response
+        except ApiError as exc:
+            return _cbor_error_response(exc, request_id)
+        except Exception:
+            log.exception("request %s failed", request_id)
+            return _cbor_error_response(_internal(request_id), request_id)
+
+    async def _call(
+        self, request: Request, endpoint: ServiceEndpoint, operation: str, params: Any
+    ) -> tuple[Any, dict[str, str]]:
+        model = endpoint.operation_model(operation)
+        shapes.check_input(model, params)
+        handler = endpoint.handlers[operation]
+        REQUEST.set(request)
+        extra_headers: dict[str, str] = {}
+        RESPONSE_HEADERS.set(extra_headers)
+        if inspect.iscoroutinefunction(handler):
+            result = await handler(params)
+        else:
+            result = await run_in_threadpool(handler, params)
+        return shapes.shape_output(model.output_shape, result or {}), extra_headers
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -144,6 +174,63 @@ def _parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SerializationError(f"the request body is not valid JSON: {exc}") from exc
+
+
+def _internal(request_id: str) -> InternalError:
+    return InternalError(f"internal error; the server log has the details (request {request_id})")
+
+
+def _parse_cbor(body: bytes) -> Any:
+    if not body:
+        return {}
+    try:
+        return _cbor_to_json_form(cbor2.loads(body))
+    except (cbor2.CBORDecodeError, ValueError, TypeError) as exc:
+        raise SerializationError(f"the request body is not valid CBOR: {exc}") from exc
+
+
+def _cbor_to_json_form(value: Any) -> Any:
+    """CBOR's native values in the form the JSON protocol gives handlers."""
+    if isinstance(value, dict):
+        return {str(k): _cbor_to_json_form(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cbor_to_json_form(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return value
+
+
+def _to_cbor(shape: Any, value: Any) -> Any:
+    """A shaped (JSON-form) response with timestamps tagged and blobs as bytes, for CBOR."""
+    if shape is None or value is None:
+        return value
+    kind = shape.type_name
+    if kind == "structure":
+        return {k: _to_cbor(shape.members.get(k), v) for k, v in value.items()}
+    if kind == "list":
+        return [_to_cbor(shape.member, v) for v in value]
+    if kind == "map":
+        return {k: _to_cbor(shape.value, v) for k, v in value.items()}
+    if kind == "timestamp" and isinstance(value, int | float):
+        return cbor2.CBORTag(1, float(value))
+    if kind == "blob" and isinstance(value, str):
+        return base64.b64decode(value)
+    return value
+
+
+def _cbor_response(payload: Any, status: int, request_id: str) -> Response:
+    return Response(
+        cbor2.dumps(payload),
+        status_code=status,
+        media_type=CBOR_CONTENT_TYPE,
+        headers={"x-amzn-RequestId": request_id, "smithy-protocol": "rpc-v2-cbor"},
+    )
+
+
+def _cbor_error_response(exc: ApiError, request_id: str) -> Response:
+    return _cbor_response({"__type": exc.code, "message": exc.message}, exc.status, request_id)
 
 
 def _json_response(payload: Any, status: int, request_id: str) -> Response:

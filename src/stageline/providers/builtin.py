@@ -32,3 +32,29 @@ def lambda_invoke(context: ProviderContext) -> ActionProvider | None:
     if functions is None or server_url is None or job_status is None:
         return None
     return LambdaInvokeProvider(functions, server_url=server_url, job_status=job_status)
+
+
+def _codebuild(context: ProviderContext, category: str) -> ActionProvider | None:
+    """Runs where the build projects are: the server's own agent."""
+    from stageline.definitions.catalog import ActionTypeKey
+    from stageline.providers.build.codebuild import CodeBuildProvider
+
+    builds = context.services.get("builds")
+    if builds is None:
+        return None
+    key = ActionTypeKey(category=category, owner="AWS", provider="CodeBuild", version="1")
+    return CodeBuildProvider(
+        key,
+        builds,
+        data_dir=context.data_dir,
+        secret_resolver=context.services.get("secret_resolver"),
+        executor=context.services.get("build_executor") or "auto",
+    )
+
+
+def codebuild_build(context: ProviderContext) -> ActionProvider | None:
+    return _codebuild(context, "Build")
+
+
+def codebuild_test(context: ProviderContext) -> ActionProvider | None:
+    return _codebuild(context, "Test")

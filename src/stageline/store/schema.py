@@ -199,3 +199,131 @@ outbox = Table(
     Column("created_ms", BigInteger, nullable=False),
     Column("published_ms", BigInteger),
 )
+
+# -- builds (CodeBuild) ---------------------------------------------------------------------
+
+build_projects = Table(
+    "build_projects",
+    metadata,
+    Column("name", String(255), primary_key=True),
+    Column("arn", String(400), nullable=False),
+    # The Project shape as AWS returns it, without the dates (kept in the columns).
+    Column("document", Text, nullable=False),
+    Column("build_counter", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+)
+
+builds = Table(
+    "builds",
+    metadata,
+    Column("id", String(300), primary_key=True),
+    Column("project_name", String(255), nullable=False),
+    Column("build_number", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    # The Build shape without the dates and status; phases etc. are updated as it runs.
+    Column("document", Text, nullable=False),
+    Column("action_execution_id", String(36), index=True),
+    Column("stop_requested", Boolean, nullable=False),
+    Column("started_ms", BigInteger, nullable=False),
+    Column("ended_ms", BigInteger),
+)
+
+report_groups = Table(
+    "report_groups",
+    metadata,
+    Column("arn", String(400), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("project_name", String(255), nullable=False, index=True),
+    Column("type", String(20), nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("arn", String(500), primary_key=True),
+    Column("report_group_arn", String(400), nullable=False, index=True),
+    Column("build_id", String(300), nullable=False, index=True),
+    Column("type", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    # The Report shape (testSummary or codeCoverageSummary included), without the dates.
+    Column("document", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# A report's test cases (TEST) or per-file coverages (CODE_COVERAGE), in file order.
+report_items = Table(
+    "report_items",
+    metadata,
+    Column("report_arn", String(500), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(20)),
+    Column("document", Text, nullable=False),
+    PrimaryKeyConstraint("report_arn", "seq"),
+)
+
+# -- secrets ---------------------------------------------------------------------------------
+# Values are Fernet tokens (stageline.secrets.keys): no column ever holds a plaintext value.
+
+# SSM Parameter Store: one row per parameter, its versions below (the newest 100 are kept).
+ssm_parameters = Table(
+    "ssm_parameters",
+    metadata,
+    Column("name", String(1024), primary_key=True),
+    Column("type", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("description", Text),
+    Column("key_id", String(256)),
+    Column("allowed_pattern", String(1024)),
+    Column("tier", String(20), nullable=False),
+    Column("data_type", String(128), nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+)
+
+ssm_parameter_versions = Table(
+    "ssm_parameter_versions",
+    metadata,
+    Column("name", String(1024), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("ciphertext", Text, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("name", "version"),
+)
+
+# Secrets Manager: a secret keeps its name while scheduled for deletion (purge_ms), as on AWS.
+secrets = Table(
+    "secrets",
+    metadata,
+    Column("arn", String(700), primary_key=True),
+    Column("name", String(512), nullable=False, unique=True),
+    Column("description", Text),
+    # [[key, value], ...] in the order given.
+    Column("tags", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("changed_ms", BigInteger, nullable=False),
+    Column("deleted_ms", BigInteger),
+    Column("purge_ms", BigInteger),
+)
+
+secret_versions = Table(
+    "secret_versions",
+    metadata,
+    Column("secret_arn", String(700), nullable=False),
+    Column("version_id", String(64), nullable=False),
+    Column("ciphertext", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("secret_arn", "version_id"),
+)
+
+# A staging label (AWSCURRENT, AWSPREVIOUS, ...) is on at most one version of a secret.
+secret_version_stages = Table(
+    "secret_version_stages",
+    metadata,
+    Column("secret_arn", String(700), nullable=False),
+    Column("stage", String(256), nullable=False),
+    Column("version_id", String(64), nullable=False),
+    PrimaryKeyConstraint("secret_arn", "stage"),
+)

@@ -1,0 +1,1 @@
+"""Build and Test providers: the CodeBuild action."""
