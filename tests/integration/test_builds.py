@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.declarations import ROLE
 from tests.support.git import GitClient
+from tests.support.logs import read_log
 from tests.support.pipelines import Watcher, commands, declaration, source, wait_until
 from tests.support.server import ServerProcess, start_server
 from tests.support.wire import ResponseRecorder
@@ -161,17 +161,6 @@ class BuildKit:
 
     def log(self, build: dict[str, Any]) -> str:
         return read_log(self.server, build["logs"]["streamName"])
-
-
-def read_log(server: ServerProcess, log_id: str) -> str:
-    lines: list[str] = []
-    offset = 0
-    while True:
-        page = httpx.get(f"{server.url}/logs/{log_id}", params={"offset": offset}).json()
-        lines.extend(line["text"] for line in page["lines"])
-        if not page["lines"]:
-            return "\n".join(lines)
-        offset = page["nextOffset"]
 
 
 @pytest.fixture

@@ -53,9 +53,21 @@ def _short_repr(value: Any) -> str:
     return f"'{text}'"
 
 
+# Unicode property classes some models use (CodeBuild's tags: ``[\p{L}\p{Z}\p{N}_.:/=@+\-]``),
+# which Python's ``re`` lacks, as the nearest classes it has. Within a character class
+# beside ``_`` and digits, ``\w`` for letters accepts exactly what the model does.
+_PROPERTY_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{Z}": r"\s"}
+
+
 @cache
-def _pattern(regex: str) -> re.Pattern[str]:
-    return re.compile(regex, re.DOTALL)
+def _pattern(regex: str) -> re.Pattern[str] | None:
+    """The model's pattern compiled; None for one ``re`` cannot express (not checked)."""
+    for prop, equivalent in _PROPERTY_CLASSES.items():
+        regex = regex.replace(prop, equivalent)
+    try:
+        return re.compile(regex, re.DOTALL)
+    except re.error:
+        return None
 
 
 def check_input(operation: OperationModel, params: Any) -> dict[str, Any]:
@@ -133,7 +145,8 @@ def _walk(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
         if enum and value not in enum:
             yield Violation(path, value, f"Member must satisfy enum value set: [{', '.join(enum)}]")
         regex = shape.metadata.get("pattern")
-        if regex and not _pattern(regex).fullmatch(value):
+        pattern = _pattern(regex) if regex else None
+        if pattern is not None and not pattern.fullmatch(value):
             yield Violation(path, value, f"Member must satisfy regular expression pattern: {regex}")
     elif kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):

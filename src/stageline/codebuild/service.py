@@ -568,5 +568,5 @@ def _page(kind: str, items: list[Any], token: str | None) -> tuple[list[Any], st
 
 
 def _without_empty(response: dict[str, Any]) -> dict[str, Any]:
-    """AWS leaves out the lists it has nothing for (the model requires at least one item)."""
-    return {k: v for k, v in response.items() if v != []}
+    """AWS leaves out an empty ``...NotFound`` list (the model requires at least one item)."""
+    return {k: v for k, v in response.items() if v != [] or not k.endswith("NotFound")}
