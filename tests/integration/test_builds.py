@@ -12,6 +12,8 @@ minutes, passes in 1.5 s.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -441,6 +443,17 @@ def test_a_junit_report_shows_the_failing_test_with_its_message(kit: BuildKit) -
     group = report["reportGroupArn"]
     assert group.endswith(f":report-group/{kit.name}-unit")
     assert kit.cb.list_reports_for_report_group(reportGroupArn=group)["reports"] == [report_arn]
+    # The same, as a person reads it on the command line.
+    printed = subprocess.run(
+        [sys.executable, "-m", "stageline", "build", "reports", build["id"]],
+        env={**os.environ, "STAGELINE_ENDPOINT_URL": kit.server.url},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "2 tests: 1 failed, 1 succeeded" in printed
+    assert "FAILED    calculator.test_divide" in printed
+    assert "expected 2 but got 3" in printed
 
 
 # -- secrets, timeouts, stopping --------------------------------------------------------------

@@ -6,6 +6,7 @@ import click
 
 from stageline import __version__
 from stageline.cli.agent import agent
+from stageline.cli.builds import build
 from stageline.cli.functions import function
 from stageline.cli.pipelines import apply, delete, get, lint, list_pipelines
 from stageline.cli.repos import repo
@@ -33,3 +34,4 @@ main.add_command(list_pipelines)
 main.add_command(delete)
 main.add_command(repo)
 main.add_command(function)
+main.add_command(build)
