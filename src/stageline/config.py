@@ -11,6 +11,8 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_PORT = 8787
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
+#: Where builds run (``--build-executor``): see :mod:`stageline.builds.executors`.
+BUILD_EXECUTORS = ("auto", "host", "docker")
 
 
 class ConfigError(ValueError):
@@ -35,6 +37,8 @@ class Settings:
     job_lease_seconds: int = 60
     # Seed the example repository and pipeline at start (what `make run` shows).
     example: bool = False
+    # Where CodeBuild builds run: auto (a container engine if reachable), host or docker.
+    build_executor: str = "auto"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -50,6 +54,12 @@ class Settings:
             )
         if not self.region or len(self.region) > 30:
             raise ConfigError(f"region {self.region!r} must be 1 to 30 characters, e.g. us-east-1")
+        if self.build_executor not in BUILD_EXECUTORS:
+            raise ConfigError(
+                f"build executor {self.build_executor!r} must be one of "
+                f"{', '.join(BUILD_EXECUTORS)}: auto uses Docker or Podman when reachable, "
+                "host runs builds on this machine, docker always in a container"
+            )
         if not is_loopback(self.host) and not self.auth_enabled:
             raise ConfigError(
                 f"refusing to listen on {self.host}: without authentication stageline only "

@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from stageline.runner.shell import DEFAULT_PATH
 from tests.support.declarations import ROLE
 from tests.support.git import GitClient
 from tests.support.logs import read_log
@@ -40,6 +41,8 @@ ENVIRONMENT = {
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     proc = start_server(
         tmp_path_factory.mktemp("server"),
+        "--build-executor",
+        "host",
         env={"STAGELINE_MINUTE_SECONDS": "0.3"},
     )
     try:
@@ -487,7 +490,7 @@ def test_secrets_are_masked_in_the_log(kit: BuildKit, server: ServerProcess) -> 
                 "environmentVariables": [
                     {
                         "name": "FROM_PROJECT",
-                        "value": f"{kit.name}/deploy",
+                        "value": f"{kit.name}/deploy:token",
                         "type": "SECRETS_MANAGER",
                     }
                 ]
@@ -570,3 +573,59 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+# -- a real open-source project ---------------------------------------------------------------
+
+TOOLZ = Path(__file__).parent.parent / "fixtures" / "oss" / "toolz"
+
+
+def test_a_real_open_source_project_builds_and_tests_through_a_pipeline(kit: BuildKit) -> None:
+    """toolz, vendored unchanged with a buildspec of ours, run through Source → Build → Check.
+
+    The project's environment puts this virtualenv's bin directory (with pytest) first on
+    PATH, as a build image would bring its tools.
+    """
+    files = {
+        str(path.relative_to(TOOLZ)): path.read_text()
+        for path in sorted(TOOLZ.rglob("*"))
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    kit.repo(files)
+    venv_bin = Path(sys.executable).parent
+    kit.project(
+        environment={
+            "environmentVariables": [{"name": "PATH", "value": f"{venv_bin}:{DEFAULT_PATH}"}]
+        }
+    )
+    check = commands(
+        "Check",
+        [
+            "test -f toolz/__init__.py && test -f LICENSE.txt && echo 'package ok'",
+            "test ! -e toolz/tests && echo 'no tests packaged'",
+            'grep -c "<testcase" "$CODEBUILD_SRC_DIR_TestResults/junit.xml"',
+        ],
+        inputs=("Package", "TestResults"),
+    )
+    watcher = kit.pipeline(
+        (
+            "Build",
+            [
+                build_action(
+                    kit.name, outputs=("Package", "TestResults"), namespace="BuildVariables"
+                )
+            ],
+        ),
+        ("Check", [check]),
+    )
+    execution = watcher.latest()
+    assert watcher.finished(execution, timeout=120) == "Succeeded"
+    actions = watcher.actions(execution)
+    assert actions["Build"]["output"]["outputVariables"]["TOOLZ_VERSION"] == "1.2.0"
+    summary = actions["Build"]["output"]["executionResult"]["externalExecutionSummary"]
+    assert "toolz-tests:" in summary and "passed" in summary and "failed" not in summary
+    check_log = read_log(kit.server, actions["Check"]["actionExecutionId"])
+    assert "package ok" in check_log and "no tests packaged" in check_log
+    [build] = kit.builds()
+    report = kit.cb.batch_get_reports(reportArns=build["reportArns"])["reports"][0]
+    assert report["status"] == "SUCCEEDED" and report["testSummary"]["total"] > 100

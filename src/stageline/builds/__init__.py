@@ -1,10 +1,11 @@
 """A CodeBuild-compatible buildspec runner, as a library.
 
 :func:`parse_buildspec` reads and validates a ``buildspec.yml``;
-:func:`run_build` runs it on this machine the way CodeBuild runs it (one
-shell, CodeBuild's phases and failure rules, built-in variables, exported
-variables); :mod:`stageline.builds.artifacts` and :mod:`stageline.builds.cache`
-handle the ``artifacts`` and ``cache`` sections. Nothing here knows about
+:func:`run_build` runs it the way CodeBuild runs it (one shell, CodeBuild's
+phases and failure rules, built-in variables, exported variables), on this
+machine or in the project's image (:func:`select_executor`);
+:mod:`stageline.builds.artifacts` and :mod:`stageline.builds.cache` handle
+the ``artifacts`` and ``cache`` sections. Nothing here knows about
 HTTP, the database or pipelines: the CodeBuild provider and API wire it in.
 """
 
@@ -21,6 +22,12 @@ from stageline.builds.buildspec import (
 from stageline.builds.cache import project_cache_dir, restore_cache, save_cache
 from stageline.builds.environment import BuildInfo, caller_variables
 from stageline.builds.errors import ArtifactError, BuildspecError, CacheError
+from stageline.builds.executors import (
+    ContainerExecutor,
+    Executor,
+    HostExecutor,
+    select_executor,
+)
 from stageline.builds.onfailure import FailureAction, OnFailure
 from stageline.builds.results import (
     ArtifactOutput,
@@ -44,8 +51,11 @@ __all__ = [
     "BuildspecError",
     "CacheError",
     "CacheSpec",
+    "ContainerExecutor",
     "EnvSpec",
+    "Executor",
     "FailureAction",
+    "HostExecutor",
     "OnFailure",
     "PhaseContext",
     "PhaseResult",
@@ -64,5 +74,6 @@ __all__ = [
     "restore_cache",
     "run_build",
     "save_cache",
+    "select_executor",
     "select_files",
 ]

@@ -12,6 +12,10 @@ POST_BUILD the exported variables and artifact names are read from the shell,
 UPLOAD_ARTIFACTS copies the artifacts and saves the cache (successful builds
 only), and FINALIZING stops the shell and anything it left running.
 
+Where the shell runs is the ``executor``'s choice
+(:mod:`stageline.builds.executors`): on this machine unless told otherwise;
+its note on that, if it has one, is the first line of the log.
+
 The log gets CodeBuild-style lines (``[Container] 2024/05/01 12:00:00.123456
 Running command make``) between the commands' own output, with every resolved
 secret masked. The timeout counts from the start of the build; on timeout or
@@ -22,8 +26,6 @@ stopped.
 
 from __future__ import annotations
 
-import getpass
-import os
 import shutil
 import tempfile
 import threading
@@ -43,6 +45,7 @@ from stageline.builds.environment import (
     resolve_secrets,
 )
 from stageline.builds.errors import ArtifactError, CacheError
+from stageline.builds.executors import Executor, HostExecutor
 from stageline.builds.phases import PhaseExecutor
 from stageline.builds.results import (
     BUILDSPEC_PHASES,
@@ -78,6 +81,7 @@ def run_build(
     cache_dir: Path | None = None,
     cache_fs_root: Path = Path("/"),
     kill_grace_s: float = 3.0,
+    executor: Executor | None = None,
 ) -> BuildResult:
     """Run ``spec`` and return how it went; the log gets every line as it happens.
 
@@ -87,15 +91,23 @@ def run_build(
     files while the build runs. With ``artifacts_dir`` the artifacts are copied
     there (``primary/``, ``secondary/<id>/``); with ``cache_dir`` (see
     :func:`~stageline.builds.cache.project_cache_dir`) ``cache.paths`` are
-    restored before INSTALL and saved after a successful build.
+    restored before INSTALL and saved after a successful build. ``executor``
+    (see :func:`~stageline.builds.executors.select_executor`) says where the
+    commands run; by default on this machine.
     """
-    build = _Build(spec, info=info, log=log)
+    secondary = dict(secondary_sources or {})
+    paths = [workspace, primary_source, *secondary.values()]
+    where = (executor or HostExecutor()).bind(build_id=info.build_id, paths=paths)
+    build = _Build(spec, info=info, log=log, executor=where)
     build.deadline = None if timeout_s is None else time.monotonic() + timeout_s
     build.timeout_s, build.cancel, build.grace = timeout_s, cancel, kill_grace_s
-    build.source, build.secondary = primary_source, dict(secondary_sources or {})
+    build.source, build.secondary = primary_source, secondary
     build.artifacts_dir, build.cache_dir, build.fs_root = artifacts_dir, cache_dir, cache_fs_root
     workspace.mkdir(parents=True, exist_ok=True)
     control = Path(tempfile.mkdtemp(prefix=".stageline-build-", dir=workspace))
+    if where.isolated:  # absolute cache paths are the container's, not this machine's
+        build.fs_root = control / "fs-root"
+        build.fs_root.mkdir()
     try:
         return build.run(control, env or {}, secret_resolver)
     finally:
@@ -116,8 +128,8 @@ class _Build:
     cache_dir: Path | None = None
     fs_root: Path = Path("/")
 
-    def __init__(self, spec: Buildspec, *, info: BuildInfo, log: LogFn) -> None:
-        self.spec, self.info, self._log = spec, info, log
+    def __init__(self, spec: Buildspec, *, info: BuildInfo, log: LogFn, executor: Executor) -> None:
+        self.spec, self.info, self._log, self.where = spec, info, log, executor
         self.masker = SecretMasker()
         self.session: ShellSession | None = None
         self.executor: PhaseExecutor | None = None
@@ -160,6 +172,8 @@ class _Build:
         self, control: Path, caller_env: Mapping[str, str], resolver: SecretResolver | None
     ) -> BuildResult:
         started = datetime.now(UTC)
+        if self.where.note:
+            self.say(self.where.note)
         for phase in (PhaseType.SUBMITTED, PhaseType.QUEUED):
             self.phases.append(
                 PhaseResult(phase_type=phase, status=Status.SUCCEEDED, start=started, end=started)
@@ -193,6 +207,11 @@ class _Build:
     ) -> bool:
         start = datetime.now(UTC)
         self.say("Entering phase PROVISIONING")
+        if self.where.problem:
+            self.record(
+                PhaseType.PROVISIONING, start, Status.FAILED, _client_error(self.where.problem)
+            )
+            return False
         problems = [
             f"secondary source identifier {name!r} must be letters, digits and '_'"
             for name in self.secondary
@@ -214,19 +233,30 @@ class _Build:
             start_ms=int(start.timestamp() * 1000),
         )
         shell = self.spec.env.shell or DEFAULT_SHELL
+        env, notes = self.where.adapt_env(env, control_dir=control)
         try:
-            self.session = ShellSession(
+            session = ShellSession(
                 shell=shell,
                 cwd=self.source,
                 env=env,
                 control_dir=control,
                 on_line=self.output,
                 kill_grace_s=self.grace,
+                executor=self.where,
             )
         except FileNotFoundError as exc:
             self.record(PhaseType.PROVISIONING, start, Status.FAILED, _client_error(str(exc)))
             return False
-        self.say(f"Running the build's commands in one {shell} shell as {_user()}")
+        problem = self.where.prepare(say=self.say, deadline=self.deadline, cancel=self.cancel)
+        if problem is not None:
+            self.stopped = self.stop_reason()
+            context = self.stop_context() if self.stopped else _client_error(problem)
+            self.record(PhaseType.PROVISIONING, start, self.stopped or Status.FAILED, context)
+            return False
+        self.session = session
+        for note in notes:
+            self.say(note)
+        self.say(f"Running the build's commands in one {shell} shell {self.where.describe()}")
         if self.spec.env.git_credential_helper:
             self.say("git-credential-helper: git uses the credentials configured on this machine")
         self.record(PhaseType.PROVISIONING, start, Status.SUCCEEDED)
@@ -241,6 +271,9 @@ class _Build:
                 self.record(PhaseType.DOWNLOAD_SOURCE, start, Status.FAILED, _client_error(message))
                 return False
         cache = self.spec.cache
+        if cache is not None and self.cache_dir is not None and self.where.isolated:
+            for pattern in (p for p in cache.paths if p.startswith("/")):
+                self.say(f"Cache path {pattern} is inside the build's container and is not kept")
         if cache is not None and self.cache_dir is not None and cache.restores:
             try:
                 count = restore_cache(self.cache_dir, source_dir=self.source, fs_root=self.fs_root)
@@ -253,6 +286,21 @@ class _Build:
         except OSError as exc:
             self.session = None
             message = f"cannot start the build's shell: {exc}"
+            self.record(PhaseType.DOWNLOAD_SOURCE, start, Status.FAILED, _client_error(message))
+            return False
+        # A shell that cannot start (a container whose image has no such shell) ends at once.
+        ready = self.session.run(":", deadline=self.deadline, cancel=self.cancel, quiet=True)
+        if ready.stopped is not None:
+            self.session = None  # stopping stopped its whole process tree
+            self.stopped = Status.TIMED_OUT if ready.stopped == "timeout" else Status.STOPPED
+            self.record(PhaseType.DOWNLOAD_SOURCE, start, self.stopped, self.stop_context())
+            return False
+        if ready.shell_exited:
+            self.stop_shell()
+            message = (
+                f"the build's shell did not start {self.where.describe()}: "
+                f"exit status {ready.exit_code}"
+            )
             self.record(PhaseType.DOWNLOAD_SOURCE, start, Status.FAILED, _client_error(message))
             return False
         self.record(PhaseType.DOWNLOAD_SOURCE, start, Status.SUCCEEDED)
@@ -282,9 +330,11 @@ class _Build:
             return True
         run_as = spec.run_as or self.spec.run_as
         if run_as:
-            self.say(f"run-as {run_as} is not applied: commands run as {_user()}")
+            self.say(f"run-as {run_as} is not applied: commands run {self.where.describe()}")
         for runtime, version in spec.runtime_versions.items():
-            self.say(f"Runtime version {runtime} {version} requested; using the machine's tools")
+            self.say(
+                f"Runtime version {runtime} {version} requested; using {self.where.tools} tools"
+            )
         assert self.session is not None
         self.executor = PhaseExecutor(
             self.session,
@@ -310,6 +360,14 @@ class _Build:
             return False
         self.record(phase_type, start, Status.SUCCEEDED)
         return True
+
+    def stop_reason(self) -> Status | None:
+        """TIMED_OUT or STOPPED when the deadline has passed or the build was cancelled."""
+        if self.cancel is not None and self.cancel.is_set():
+            return Status.STOPPED
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            return Status.TIMED_OUT
+        return None
 
     def stop_context(self) -> PhaseContext:
         if self.stopped is Status.TIMED_OUT:
@@ -368,14 +426,6 @@ class _Build:
         session, self.session = self.session, None
         if session is not None:
             session.close()
-
-
-def _user() -> str:
-    """Who the commands run as, for the log (a uid without a name in some containers)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
 
 
 def _client_error(message: str) -> PhaseContext:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from stageline.config import BUILD_EXECUTORS
+
 
 @click.command()
 @click.option(
@@ -48,6 +50,16 @@ import click
     help="How long each poll waits at the server for a job (long polling).",
 )
 @click.option(
+    "--build-executor",
+    type=click.Choice(BUILD_EXECUTORS),
+    default="auto",
+    show_default=True,
+    envvar="STAGELINE_BUILD_EXECUTOR",
+    help="Where CodeBuild builds run: docker runs each in its project's image (Docker or Podman); "
+    "host on this machine with its own tools; auto in a container when an engine is reachable, "
+    "else on the host, saying so in the build log.",
+)
+@click.option(
     "--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"])
 )
 def agent(
@@ -57,6 +69,7 @@ def agent(
     concurrency: int,
     work_dir: Path | None,
     wait_seconds: float,
+    build_executor: str,
     log_level: str,
 ) -> None:
     """Claim jobs from a stageline server and run them here (the providers installed on this machine)."""
@@ -70,7 +83,9 @@ def agent(
     label_part = f"[{labels}]" if labels else ""
     name = f"agent:{socket.gethostname()}{label_part}:{uuid.uuid4().hex[:8]}"
     root = work_dir or Path(tempfile.mkdtemp(prefix="stageline-agent-"))
-    registry = ProviderRegistry.discover(ProviderContext(data_dir=root, services={}))
+    registry = ProviderRegistry.discover(
+        ProviderContext(data_dir=root, services={"build_executor": build_executor})
+    )
     if not registry.types():
         raise click.ClickException("no providers are installed on this machine; nothing to run")
     per_type_wait = wait_seconds if len(registry.types()) == 1 else min(wait_seconds, 1.0)

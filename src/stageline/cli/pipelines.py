@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from stageline.cli.client import call, endpoint_option, output_option
@@ -89,7 +90,7 @@ def lint(
             )
         except DefinitionError as exc:
             failed = True
-            err_console.print(f"[red]✗[/] {path}: {exc}", markup=True, highlight=False)
+            err_console.print(f"[red]✗[/] {escape(str(path))}: {escape(str(exc))}", highlight=False)
             continue
         for item in loaded:
             name = item.pipeline.get("name", "?")
@@ -97,14 +98,14 @@ def lint(
             label = f"{path} [{item.origin}] pipeline '{name}'"
             if problems:
                 failed = True
-                err_console.print(f"[red]✗[/] {label}", highlight=False)
+                err_console.print(f"[red]✗[/] {escape(label)}", highlight=False)
                 for line in problems:
                     err_console.print(f"    {line}", markup=False, highlight=False)
             elif not quiet:
-                console.print(f"[green]✓[/] {label}", highlight=False)
+                console.print(f"[green]✓[/] {escape(label)}", highlight=False)
             if not quiet:
                 for note in item.notes:
-                    console.print(f"    [dim]note:[/] {note}", highlight=False)
+                    console.print(f"    [dim]note:[/] {escape(str(note))}", highlight=False)
     if failed:
         raise SystemExit(1)
 

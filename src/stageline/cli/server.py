@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from stageline.config import (
+    BUILD_EXECUTORS,
     DEFAULT_ACCOUNT_ID,
     DEFAULT_PORT,
     DEFAULT_REGION,
@@ -78,6 +79,16 @@ from stageline.config import (
     help="How long a claimed job stays its worker's without a heartbeat before it is handed out again.",
 )
 @click.option(
+    "--build-executor",
+    type=click.Choice(BUILD_EXECUTORS),
+    default="auto",
+    show_default=True,
+    envvar="STAGELINE_BUILD_EXECUTOR",
+    help="Where CodeBuild builds run: docker runs each in its project's image (Docker or Podman); "
+    "host on this machine with its own tools; auto in a container when an engine is reachable, "
+    "else on the host, saying so in the build log.",
+)
+@click.option(
     "--example/--no-example",
     default=False,
     help="Create the example repository (hello-app) and pipeline (hello-stageline) if missing.",
@@ -98,6 +109,7 @@ def server(
     max_artifact_bytes: int,
     example: bool,
     job_lease_seconds: int,
+    build_executor: str,
     log_level: str,
 ) -> None:
     """Run the stageline service (CodePipeline API at POST /, health at /health)."""
@@ -117,6 +129,7 @@ def server(
         max_artifact_bytes=max_artifact_bytes,
         example=example,
         job_lease_seconds=job_lease_seconds,
+        build_executor=build_executor,
     )
     try:
         settings.check()

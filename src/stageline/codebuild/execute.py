@@ -34,6 +34,7 @@ from stageline.builds import (
     parse_buildspec,
     project_cache_dir,
     run_build,
+    select_executor,
     select_files,
 )
 from stageline.builds.errors import ArtifactError, CacheError
@@ -260,6 +261,7 @@ def _run(
         secret_resolver=secret_resolver,
         artifacts_dir=request.artifacts_dir,
         cache_dir=cache_dir,
+        executor=select_executor(request.executor, info.image),
     )
     reports, lines, arns = _reports(service, build_id, project.name, spec, request, watched)
     artifacts = {"location": ""} if request.artifacts_dir is not None else None
