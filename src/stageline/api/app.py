@@ -16,8 +16,9 @@ from stageline import __version__
 from stageline.api import codebuild, codecommit, codepipeline, executions, jobs
 from stageline.api.agent_routes import agent_routes
 from stageline.api.git import RememberBaseUrl, git_routes
-from stageline.api.logs import log_routes
+from stageline.api.logs import log_link, log_routes
 from stageline.api.protocol import Dispatcher
+from stageline.api.secrets import build_endpoints as secret_endpoints
 from stageline.arns import Arns
 from stageline.clock import Clock, SystemClock
 from stageline.codebuild.runner import BuildRunner
@@ -27,6 +28,7 @@ from stageline.functions import FunctionStore
 from stageline.functions.routes import function_routes
 from stageline.repos import RepositoryService
 from stageline.runtime import Runtime, build_runtime
+from stageline.secrets import SecretStore
 from stageline.services.action_types import ActionTypeService
 from stageline.services.context import ServiceContext
 from stageline.services.pipelines import PipelineService
@@ -48,6 +50,7 @@ class Services:
     runtime: Runtime
     builds: BuildService
     build_runner: BuildRunner
+    secrets: SecretStore
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -60,6 +63,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         arns=Arns(region=settings.region, account_id=settings.account_id),
     )
     pipelines = PipelineService(ctx)
+    secrets = SecretStore.open(ctx, settings.data_dir)
     repos = RepositoryService(settings.data_dir, ctx, base_url=settings.extra.get("public_url"))
     functions = FunctionStore(
         settings.data_dir, region=settings.region, account_id=settings.account_id
@@ -74,6 +78,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         "functions": functions,
         "server_url": server_url,
         "builds": builds,
+        "build_executor": settings.build_executor,
+        "secret_resolver": secrets.resolver,
     }
     runtime = build_runtime(
         ctx,
@@ -84,12 +90,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         max_artifact_bytes=settings.max_artifact_bytes,
         lease_ms=settings.job_lease_seconds * 1000,
     )
+    runtime.queries.log_url = log_link(runtime.logs, server_url)
     build_runner = BuildRunner(
         builds,
         data_dir=settings.data_dir,
         logs=runtime.logs,
         repos=repos,
         secret_resolver=lambda: provider_services.get("secret_resolver"),
+        executor=settings.build_executor,
     )
     return Services(
         ctx=ctx,
@@ -101,6 +109,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         runtime=runtime,
         builds=builds,
         build_runner=build_runner,
+        secrets=secrets,
     )
 
 
@@ -115,6 +124,8 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     dispatcher.add(pipeline_endpoint)
     dispatcher.add(codecommit.build_endpoint(services.repos))
     dispatcher.add(codebuild.build_endpoint(services.builds, services.build_runner))
+    for endpoint in secret_endpoints(services.secrets):
+        dispatcher.add(endpoint)
 
     async def health(_request: Request) -> Response:
         with services.ctx.db.read() as conn:

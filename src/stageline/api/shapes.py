@@ -97,6 +97,20 @@ def _join(path: str, member: str) -> str:
 
 
 def _walk(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
+    if shape.metadata.get("sensitive") and value is not None:
+        # A secret's value is never repeated back, not even in a validation error.
+        for violation in _walk_value(shape, value, path):
+            yield Violation(violation.path, _Hidden(), violation.constraint, violation.hint)
+        return
+    yield from _walk_value(shape, value, path)
+
+
+class _Hidden:
+    def __repr__(self) -> str:
+        return "***"
+
+
+def _walk_value(shape: Shape, value: Any, path: str) -> Iterator[Violation]:
     kind = shape.type_name
     if value is None:
         return

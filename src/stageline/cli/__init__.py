@@ -8,9 +8,11 @@ from stageline import __version__
 from stageline.cli.agent import agent
 from stageline.cli.builds import build
 from stageline.cli.functions import function
+from stageline.cli.logs import logs
 from stageline.cli.pipelines import apply, delete, get, lint, list_pipelines
 from stageline.cli.repos import repo
 from stageline.cli.run import run
+from stageline.cli.secrets import secret
 from stageline.cli.server import server
 
 
@@ -34,4 +36,6 @@ main.add_command(list_pipelines)
 main.add_command(delete)
 main.add_command(repo)
 main.add_command(function)
+main.add_command(logs)
 main.add_command(build)
+main.add_command(secret)

@@ -149,7 +149,11 @@ def server(
     settings = dataclasses.replace(
         settings, port=bound_port, extra={**settings.extra, "public_url": url}
     )
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except ConfigError as exc:  # e.g. a secret key file others can read
+        sock.close()
+        raise click.ClickException(str(exc)) from exc
     click.echo(f"stageline listening on {url}", err=False)
     click.echo(f"  data dir: {settings.data_dir.resolve()}")
     click.echo(

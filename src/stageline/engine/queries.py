@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from stageline.clock import ms_to_datetime
-from stageline.definitions.catalog import ActionTypeKey
+from stageline.definitions.catalog import ActionTypeKey, ActionTypeSpec
 from stageline.engine.core import Engine
 from stageline.engine.status import ActionStatus
 from stageline.errors import error
@@ -16,12 +18,48 @@ from stageline.store import pipelines as pipeline_store
 from stageline.store.executions import ActionRow, ExecutionRow
 
 DEFAULT_PAGE = 100
+# AWS console hosts: a catalog template that renders to one of these (CodeBuild's
+# build page, say) shows nothing for a stageline execution, so the log is linked instead.
+_AWS_CONSOLE_HOSTS = (
+    "console.aws.amazon.com",
+    "console.amazonaws.cn",
+    "console.amazonaws-us-gov.com",
+)
+
+LogUrl = Callable[[str], str | None]
 
 
 class Queries:
-    def __init__(self, engine: Engine) -> None:
+    """The read side of executions, shaped as AWS's responses.
+
+    ``log_url`` maps an action execution id to where its log can be read, or
+    None when it has none (it never ran on one of our agents); the HTTP edge
+    provides it, since only it knows the server's address.
+    """
+
+    def __init__(self, engine: Engine, *, log_url: LogUrl | None = None) -> None:
         self.engine = engine
         self.ctx = engine.ctx
+        self.log_url = log_url
+
+    def _execution_url(
+        self, a: ActionRow, spec: ActionTypeSpec | None, configuration: Mapping[str, str]
+    ) -> str | None:
+        """``externalExecutionUrl``: the provider's own link; else the type's
+        ``executionUrlTemplate`` rendered with the external execution id, as AWS
+        does; else, for an action that ran on one of our agents, its log. The log
+        also stands in for a template that leads to the AWS console."""
+        if a.external_execution_url:
+            return a.external_execution_url
+        rendered = None
+        if spec and spec.execution_url_template and a.external_execution_id:
+            rendered = _render(
+                spec.execution_url_template, configuration, external_id=a.external_execution_id
+            )
+            if not _is_aws_console(rendered):
+                return rendered
+        logged = self.log_url(a.id) if self.log_url is not None else None
+        return logged or rendered
 
     def _pipeline(self, conn: Any, name: str) -> pipeline_store.PipelineRow:
         row = pipeline_store.get(conn, name)
@@ -86,17 +124,9 @@ class Queries:
                     a = actions_by_name.get(action.name)
                     if a is not None:
                         entry["latestExecution"] = _action_execution(a)
-                        if (
-                            spec
-                            and spec.execution_url_template
-                            and a.external_execution_id
-                            and not a.external_execution_url
-                        ):
-                            entry["latestExecution"]["externalExecutionUrl"] = _render(
-                                spec.execution_url_template,
-                                action.configuration,
-                                external_id=a.external_execution_id,
-                            )
+                        url = self._execution_url(a, spec, action.configuration)
+                        if url:
+                            entry["latestExecution"]["externalExecutionUrl"] = url
                         revision = a.output.get("currentRevision")
                         if revision:
                             entry["currentRevision"] = {
@@ -222,18 +252,9 @@ class Queries:
                 ):
                     if name in config:
                         config[name] = "****"
-            result = detail["output"]["executionResult"]
-            if (
-                spec
-                and spec.execution_url_template
-                and a.external_execution_id
-                and "externalExecutionUrl" not in result
-            ):
-                result["externalExecutionUrl"] = _render(
-                    spec.execution_url_template,
-                    a.input.get("configuration", {}),
-                    external_id=a.external_execution_id,
-                )
+            url = self._execution_url(a, spec, a.input.get("configuration", {}))
+            if url:
+                detail["output"]["executionResult"]["externalExecutionUrl"] = url
             details.append(detail)
         return details, token
 
@@ -250,6 +271,11 @@ def _render(
     if external_id is not None:
         out = out.replace("{ExternalExecutionId}", external_id)
     return out
+
+
+def _is_aws_console(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return any(host == h or host.endswith("." + h) for h in _AWS_CONSOLE_HOSTS)
 
 
 def _error(a: ActionRow) -> dict[str, str] | None:

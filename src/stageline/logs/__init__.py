@@ -3,17 +3,20 @@
 from stageline.logs.files import FileLogStore, FileLogWriter
 from stageline.logs.model import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_PAGE_BYTES,
     InvalidLogIdError,
     LogLine,
     LogNotFoundError,
     LogPage,
     LogStore,
     LogWriter,
+    part_id,
     validate_log_id,
 )
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_PAGE_BYTES",
     "FileLogStore",
     "FileLogWriter",
     "InvalidLogIdError",
@@ -22,5 +25,6 @@ __all__ = [
     "LogPage",
     "LogStore",
     "LogWriter",
+    "part_id",
     "validate_log_id",
 ]

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from itertools import accumulate
+from operator import add
 from pathlib import Path
 from typing import BinaryIO
 
@@ -24,11 +27,13 @@ from stageline.clock import SystemClock
 from stageline.logs import records
 from stageline.logs.model import (
     DEFAULT_MAX_BYTES,
+    DEFAULT_PAGE_BYTES,
     MAX_PAGE_LINES,
     TRUNCATION_MARKER,
     LogLine,
     LogNotFoundError,
     LogPage,
+    part_id,
     validate_log_id,
 )
 
@@ -212,7 +217,7 @@ class FileLogStore:
         """
         for n in range(MAX_LOGS_PER_ID):
             try:
-                return self.writer(base_id if n == 0 else f"{base_id}.{n}", secrets=secrets)
+                return self.writer(part_id(base_id, n), secrets=secrets)
             except FileExistsError:
                 continue
         raise RuntimeError(f"too many logs for {base_id}")
@@ -238,15 +243,37 @@ class FileLogStore:
                     _log.exception("flushing a log failed")
 
     def exists(self, log_id: str) -> bool:
-        return self._paths(log_id)[0].exists()
+        """Whether the log was started: written to, or its writer open with nothing yet."""
+        path = self._paths(log_id)[0]
+        with self._lock:
+            if log_id in self._reserved:
+                return True
+        return path.exists()
 
-    def read(self, log_id: str, *, offset: int = 0, limit: int = 1000) -> LogPage:
-        """Up to ``limit`` lines from byte ``offset`` (0, or a ``next_offset`` from a page)."""
+    def parts(self, log_id: str) -> list[str]:
+        """The started parts of ``log_id`` in order: itself, ``log_id.1``… (see ``part_id``)."""
+        found: list[str] = []
+        for n in range(MAX_LOGS_PER_ID):
+            if not self.exists(part_id(log_id, n)):
+                break
+            found.append(part_id(log_id, n))
+        return found
+
+    def read(
+        self, log_id: str, *, offset: int = 0, limit: int = 1000, max_bytes: int | None = None
+    ) -> LogPage:
+        """Up to ``limit`` lines from byte ``offset`` (0, or a ``next_offset`` from a page).
+
+        With ``max_bytes`` the page also stops before the line that would take it
+        past that many stored bytes (it always holds one line when one is there),
+        so a reader's memory is bounded whatever the lines are like.
+        """
         path, done_path = self._paths(log_id)
         if not isinstance(offset, int) or offset < 0:
             raise ValueError(f"offset must be a byte offset >= 0, got {offset!r}")
         if not 1 <= limit <= MAX_PAGE_LINES:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_LINES}, got {limit}")
+        budget = sys.maxsize if max_bytes is None else max(1, max_bytes)
         done = done_path.exists()  # before reading: if it is there, the file is final
         try:
             f = open(path, "rb")  # noqa: SIM115 - closed below
@@ -265,9 +292,11 @@ class FileLogStore:
                 if f.read(1) != b"\n":
                     raise ValueError(f"offset {offset} is not at a line boundary")
             lines: list[LogLine] = []
+            ends: list[int] = []
             position = offset
             pending = b""
-            while len(lines) < limit:
+            full = False
+            while not full:
                 chunk = f.read(_READ_CHUNK)
                 if not chunk:
                     break
@@ -276,17 +305,35 @@ class FileLogStore:
                 if last < 0:  # one record longer than a chunk, or a writer mid-flush
                     pending = data
                     continue
+                start = position
                 whole = data[:last].split(b"\n")
-                wanted = whole[: limit - len(lines)]
-                for record in wanted:
-                    lines.append(_parse(record, lines))
-                used = last + 1 if len(wanted) == len(whole) else sum(len(r) + 1 for r in wanted)
-                position += used
-                pending = data[used:]
-                if len(wanted) < len(whole):
-                    break
+                if len(lines) + len(whole) <= limit and position + last + 1 - offset <= budget:
+                    # All of it fits (the usual case): each line's end computed in C.
+                    for record in whole:
+                        lines.append(_parse(record, lines))
+                    ends.extend(
+                        map(
+                            add,
+                            accumulate(map(len, whole)),
+                            range(position + 1, position + 1 + len(whole)),
+                        )
+                    )
+                    position += last + 1
+                else:
+                    for record in whole:
+                        record_size = len(record) + 1
+                        if len(lines) >= limit or (
+                            lines and position + record_size - offset > budget
+                        ):
+                            full = True
+                            break
+                        lines.append(_parse(record, lines))
+                        position += record_size
+                        ends.append(position)
+                pending = data[position - start :]
+                full = full or len(lines) >= limit or position - offset >= budget
             end_of_file = position == os.fstat(f.fileno()).st_size
-        return LogPage(lines=lines, next_offset=position, complete=done and end_of_file)
+        return LogPage(lines=lines, next_offset=position, complete=done and end_of_file, ends=ends)
 
     def follow(
         self,
@@ -304,7 +351,9 @@ class FileLogStore:
         stop = stop or threading.Event()
         while not stop.is_set():
             try:
-                page = self.read(log_id, offset=offset, limit=MAX_PAGE_LINES)
+                page = self.read(
+                    log_id, offset=offset, limit=MAX_PAGE_LINES, max_bytes=DEFAULT_PAGE_BYTES
+                )
             except LogNotFoundError:
                 page = None
             if page is not None:

@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_PAGE_LINES = 100_000
+# What one page may hold when a reader asks for a byte budget: enough for a thousand
+# ordinary lines, small enough that streaming a 50 MiB log never holds more than a page.
+DEFAULT_PAGE_BYTES = 256 * 1024
 TRUNCATION_MARKER = "[stageline] log truncated: more than {limit} bytes; further output discarded"
 
 _LOG_ID = re.compile(r"[A-Za-z0-9._-]{1,200}")
@@ -43,6 +46,16 @@ def validate_log_id(log_id: str) -> str:
     return log_id
 
 
+def part_id(log_id: str, part: int) -> str:
+    """The id of one part of a log: ``log_id`` itself, then ``log_id.1``, ``log_id.2``…
+
+    An action execution writes a further part when it continues (a continuation
+    token) or runs again after its worker was lost; its parts read in order are
+    its whole output.
+    """
+    return log_id if part == 0 else f"{log_id}.{part}"
+
+
 class LogLine(NamedTuple):
     """One stored line. ``number`` counts from 1 in the order lines were written.
 
@@ -60,13 +73,16 @@ class LogPage:
     """A run of lines and where to continue.
 
     ``next_offset`` is an opaque cursor to pass back as ``offset`` (for the file
-    store, the byte position after the last line returned). ``complete`` is true
-    when the writer has closed and this page reaches the end of the log.
+    store, the byte position after the last line returned). ``ends`` holds the
+    same cursor after each line, so a stream can say after every line where to
+    resume. ``complete`` is true when the writer has closed and this page reaches
+    the end of the log.
     """
 
     lines: list[LogLine]
     next_offset: int
     complete: bool
+    ends: list[int] = field(default_factory=list)
 
 
 class LogWriter(Protocol):
@@ -89,7 +105,11 @@ class LogStore(Protocol):
 
     def exists(self, log_id: str) -> bool: ...
 
-    def read(self, log_id: str, *, offset: int = 0, limit: int = 1000) -> LogPage: ...
+    def parts(self, log_id: str) -> list[str]: ...
+
+    def read(
+        self, log_id: str, *, offset: int = 0, limit: int = 1000, max_bytes: int | None = None
+    ) -> LogPage: ...
 
     def follow(
         self,

@@ -313,6 +313,8 @@ secret_versions = Table(
     metadata,
     Column("secret_arn", String(700), nullable=False),
     Column("version_id", String(64), nullable=False),
+    # 1, 2, 3, ... per secret: the order versions were created in.
+    Column("seq", Integer, nullable=False),
     Column("ciphertext", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
     PrimaryKeyConstraint("secret_arn", "version_id"),

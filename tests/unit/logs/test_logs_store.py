@@ -305,3 +305,45 @@ def test_a_million_lines(tmp_path: Path) -> None:
     assert lines[0].text == "output line 0" and lines[-1].number == count
     assert lines[-1].text == f"output line {count - 1}"
     assert writer.dropped_lines == 0
+
+
+def test_a_byte_budget_bounds_a_page_and_every_line_says_where_to_resume(
+    store: FileLogStore, tmp_path: Path
+) -> None:
+    with store.writer("budget") as writer:
+        for i in range(300):
+            writer.write(f"{i:03d} " + "y" * 96)
+    page = store.read("budget", limit=1000, max_bytes=4096)
+    assert 0 < len(page.lines) < 300
+    assert page.next_offset <= 4096 and page.ends[-1] == page.next_offset
+    raw = (tmp_path / "logs" / "budget.log").read_bytes()
+    # Each end is just after its own record: resuming there gives the next line.
+    for line, end in zip(page.lines, page.ends, strict=True):
+        assert raw[end - 1 : end] == b"\n"
+        assert store.read("budget", offset=end, limit=1).lines[0].number == line.number + 1
+    assert store.read("budget", max_bytes=1).lines[0].text.startswith("000 ")  # never empty
+    texts = []
+    offset = 0
+    while not (page := store.read("budget", offset=offset, max_bytes=4096)).complete:
+        texts += [line.text[:3] for line in page.lines]
+        offset = page.next_offset
+    texts += [line.text[:3] for line in page.lines]
+    assert texts == [f"{i:03d}" for i in range(300)]
+
+
+def test_a_started_log_exists_before_its_first_line(store: FileLogStore) -> None:
+    writer = store.writer("quiet-start")
+    assert store.exists("quiet-start")
+    assert store.read("quiet-start").lines == []
+    writer.close()
+    assert store.exists("quiet-start")
+
+
+def test_the_parts_of_one_action_execution(store: FileLogStore) -> None:
+    assert store.parts("act") == []
+    for expected in ("act", "act.1", "act.2"):
+        with store.next_writer("act") as writer:
+            assert writer.log_id == expected
+            writer.write(expected)
+    assert store.parts("act") == ["act", "act.1", "act.2"]
+    assert store.parts("act.1") == ["act.1"]
