@@ -97,7 +97,7 @@ class BuildRunner:
         timeout = params.get("timeoutInMinutesOverride")
         request = BuildRequest(
             project=project,
-            initiator=params.get("_initiator") or "stageline",
+            initiator="stageline",
             primary_source=primary,
             workspace=workspace / "build",
             cache_root=self._data_dir / "build-cache",
