@@ -39,3 +39,14 @@ def test_the_example_runs_and_deploys_after_approval(tmp_path: Path) -> None:
         assert len(Watcher(server.client("codepipeline"), "hello-stageline").executions()) == 1
     finally:
         server.stop()
+
+
+def test_the_example_seeds_with_a_relative_data_dir(tmp_path: Path) -> None:
+    """`make run` passes `--data-dir .stageline`: a path relative to where it runs."""
+    server = start_server(Path(".stageline"), "--example", cwd=tmp_path)
+    try:
+        w = Watcher(server.client("codepipeline"), "hello-stageline")
+        assert w.latest()
+        assert (tmp_path / ".stageline" / "repos" / "hello-app.git").is_dir()
+    finally:
+        server.stop()

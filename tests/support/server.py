@@ -59,7 +59,11 @@ class ServerProcess:
 
 
 def start_server(
-    data_dir: Path, *extra: str, env: dict[str, str] | None = None, timeout: float = 30.0
+    data_dir: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+    cwd: Path | None = None,
 ) -> ServerProcess:
     cmd = [
         sys.executable,
@@ -80,6 +84,7 @@ def start_server(
         stderr=subprocess.STDOUT,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        cwd=cwd,
     )
     log: list[str] = []
     found: list[str] = []

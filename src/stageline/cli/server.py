@@ -120,7 +120,7 @@ def server(
     from stageline.api.app import create_app
 
     settings = Settings(
-        data_dir=data_dir or default_data_dir(),
+        data_dir=(data_dir or default_data_dir()).resolve(),
         database_url=database_url,
         host=host,
         port=port,

@@ -131,4 +131,6 @@ def publish_snapshot(work: Path, target: str, message: str, *, author: str, emai
     git.run(["init", "--quiet", "-b", "main"], cwd=work)
     git.run(["add", "-A"], cwd=work)
     git.run([*ident, "commit", "--quiet", "--allow-empty", "-m", message], cwd=work)
+    if "://" not in target:  # a path: git runs in ``work``, so a relative one would miss
+        target = str(Path(target).resolve())
     git.run(["push", "--quiet", "--force", target, "HEAD:main"], cwd=work)
