@@ -29,16 +29,9 @@ def _required(params: dict[str, Any], member: str, code: str, what: str) -> str:
 
 
 def _page(kind: str, items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
-    """One page of ``items`` and the token for the next, if any (AWS's InvalidContinuationToken)."""
-    try:
-        start = int(paging.decode(kind, token) or 0)
-    except Exception as exc:
-        raise error(
-            "InvalidContinuationTokenException",
-            "the nextToken is not valid: pass the nextToken of the previous response unchanged",
-        ) from exc
-    end = start + PAGE_SIZE
-    return items[start:end], paging.encode(kind, end) if end < len(items) else None
+    return paging.offset_page(
+        kind, items, token, PAGE_SIZE, bad_token="InvalidContinuationTokenException"
+    )
 
 
 def build_endpoint(repos: RepositoryService) -> ServiceEndpoint:

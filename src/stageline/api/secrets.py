@@ -15,7 +15,7 @@ from typing import Any
 
 from stageline.api.protocol import ServiceEndpoint
 from stageline.clock import ms_to_datetime
-from stageline.errors import ApiError, ValidationError, error
+from stageline.errors import ValidationError, error
 from stageline.secrets import SecretStore
 from stageline.secrets.errors import (
     InvalidParameter,
@@ -41,14 +41,6 @@ NOT_RETURNED = (
 
 def build_endpoints(store: SecretStore) -> list[ServiceEndpoint]:
     return [secrets_manager_endpoint(store.secrets), ssm_endpoint(store.parameters)]
-
-
-def _page(
-    kind: str, items: list[Any], token: str | None, size: int
-) -> tuple[list[Any], str | None]:
-    start = int(paging.decode(kind, token) or 0)
-    end = start + size
-    return items[start:end], paging.encode(kind, end) if end < len(items) else None
 
 
 def _string_value(p: dict[str, Any]) -> str | None:
@@ -145,7 +137,7 @@ def secrets_manager_endpoint(manager: SecretsManager) -> ServiceEndpoint:
             sort_by=sort_by,
             descending=p.get("SortOrder") == "desc",
         )
-        page, token = _page(
+        page, token = paging.offset_page(
             "secrets", found, p.get("NextToken"), p.get("MaxResults") or LIST_SECRETS_PAGE
         )
         return {
@@ -156,7 +148,7 @@ def secrets_manager_endpoint(manager: SecretsManager) -> ServiceEndpoint:
     def list_secret_version_ids(p: dict[str, Any]) -> dict[str, Any]:
         secret = manager.describe(p["SecretId"])
         versions = [v for v in secret.versions if v.stages or p.get("IncludeDeprecated")]
-        page, token = _page(
+        page, token = paging.offset_page(
             "secret-versions", versions, p.get("NextToken"), p.get("MaxResults") or 100
         )
         return {
@@ -371,7 +363,4 @@ def _ssm_page(
     kind: str, items: list[Parameter], p: dict[str, Any], size: int
 ) -> tuple[list[Parameter], str | None]:
     """A page of ``items``; SSM names a bad token InvalidNextToken."""
-    try:
-        return _page(kind, items, p.get("NextToken"), size)
-    except ApiError as exc:
-        raise error("InvalidNextToken", exc.message) from None
+    return paging.offset_page(kind, items, p.get("NextToken"), size, bad_token="InvalidNextToken")

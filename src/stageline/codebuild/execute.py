@@ -264,12 +264,9 @@ def _run(
         executor=select_executor(request.executor, info.image),
     )
     reports, lines, arns = _reports(service, build_id, project.name, spec, request, watched)
-    artifacts = {"location": ""} if request.artifacts_dir is not None else None
     shaped = service.finish(
         build_id,
         result,
-        exported=dict(result.exported_variables),
-        artifacts=artifacts,
         report_arns=arns,
     )
     return BuildOutcome(

@@ -275,9 +275,6 @@ class BuildService:
         build_id: str,
         result: BuildResult,
         *,
-        exported: dict[str, str] | None = None,
-        artifacts: dict[str, Any] | None = None,
-        secondary_artifacts: Sequence[dict[str, Any]] = (),
         report_arns: Sequence[str] = (),
     ) -> dict[str, Any]:
         """Record how the build ended; returns its ``Build`` shape."""
@@ -287,11 +284,8 @@ class BuildService:
             document["phases"] = [_phase_shape(p) for p in result.phases]
             document["currentPhase"] = "COMPLETED"
             document["exportedEnvironmentVariables"] = [
-                {"name": k, "value": v} for k, v in (exported or {}).items()
+                {"name": k, "value": v} for k, v in result.exported_variables.items()
             ]
-            if artifacts is not None:
-                document["artifacts"] = artifacts
-            document["secondaryArtifacts"] = list(secondary_artifacts)
             document["reportArns"] = list(report_arns)
             end_ms = int(result.end.timestamp() * 1000)
             store.update_build(
@@ -419,10 +413,6 @@ class BuildService:
         return shape
 
     # -- reports --------------------------------------------------------------------------------
-
-    def reports_of_build(self, build_id: str) -> list[store.ReportRow]:
-        with self.ctx.db.read() as conn:
-            return store.reports_of_build(conn, self._build_id(build_id))
 
     def batch_get_reports(self, params: dict[str, Any]) -> dict[str, Any]:
         wanted = list(dict.fromkeys(params["reportArns"]))
@@ -556,15 +546,7 @@ def _context(context: PhaseContext) -> dict[str, str]:
 
 
 def _page(kind: str, items: list[Any], token: str | None) -> tuple[list[Any], str | None]:
-    try:
-        start = int(paging.decode(kind, token) or 0)
-    except Exception as exc:
-        raise error(
-            "InvalidInputException",
-            "the nextToken is not valid: pass the nextToken of the previous response unchanged",
-        ) from exc
-    end = start + PAGE_SIZE
-    return items[start:end], paging.encode(kind, end) if end < len(items) else None
+    return paging.offset_page(kind, items, token, PAGE_SIZE, bad_token="InvalidInputException")
 
 
 def _without_empty(response: dict[str, Any]) -> dict[str, Any]:

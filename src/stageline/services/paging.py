@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from stageline.errors import error
+from stageline.errors import ApiError, error
+
+T = TypeVar("T")
 
 
 def encode(kind: str, position: Any) -> str:
@@ -31,3 +34,22 @@ def decode(kind: str, token: str | None) -> Any:
             "The nextToken is not valid: pass the nextToken of the previous response unchanged, "
             "or omit it to start from the beginning",
         ) from exc
+
+
+def offset_page(
+    kind: str, items: Sequence[T], token: str | None, size: int, *, bad_token: str | None = None
+) -> tuple[list[T], str | None]:
+    """One page of ``items`` from ``token``'s position, and the token for the next page.
+
+    A token that is not one of ours is InvalidNextTokenException, or the error
+    name a service uses for it (``bad_token``: CodeCommit's
+    InvalidContinuationTokenException, SSM's InvalidNextToken...).
+    """
+    try:
+        start = int(decode(kind, token) or 0)
+    except ApiError as exc:
+        if bad_token is None:
+            raise
+        raise error(bad_token, exc.message) from None
+    end = start + size
+    return list(items[start:end]), encode(kind, end) if end < len(items) else None

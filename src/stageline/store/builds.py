@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from stageline.store.schema import build_projects, builds, report_groups, report_items, reports
 
@@ -284,13 +284,6 @@ def get_reports(conn: Connection, arns: Sequence[str]) -> dict[str, ReportRow]:
     return {row.arn: _report(row) for row in rows}
 
 
-def reports_of_build(conn: Connection, build_id: str) -> list[ReportRow]:
-    rows = conn.execute(
-        select(reports).where(reports.c.build_id == build_id).order_by(reports.c.arn)
-    )
-    return [_report(row) for row in rows]
-
-
 def _report(row: Any) -> ReportRow:
     return ReportRow(
         arn=row.arn,
@@ -325,7 +318,3 @@ def report_items_page(
         query = query.where(report_items.c.status == status)
     rows = conn.execute(query.order_by(report_items.c.seq).limit(limit))
     return [(row.seq, json.loads(row.document)) for row in rows]
-
-
-def count_reports(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).select_from(reports)).scalar_one())
