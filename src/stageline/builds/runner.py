@@ -82,6 +82,7 @@ def run_build(
     cache_fs_root: Path = Path("/"),
     kill_grace_s: float = 3.0,
     executor: Executor | None = None,
+    on_phase: Callable[[PhaseType], None] | None = None,
 ) -> BuildResult:
     """Run ``spec`` and return how it went; the log gets every line as it happens.
 
@@ -93,12 +94,14 @@ def run_build(
     :func:`~stageline.builds.cache.project_cache_dir`) ``cache.paths`` are
     restored before INSTALL and saved after a successful build. ``executor``
     (see :func:`~stageline.builds.executors.select_executor`) says where the
-    commands run; by default on this machine.
+    commands run; by default on this machine. ``on_phase`` is told each phase
+    as the build enters it.
     """
     secondary = dict(secondary_sources or {})
     paths = [workspace, primary_source, *secondary.values()]
     where = (executor or HostExecutor()).bind(build_id=info.build_id, paths=paths)
     build = _Build(spec, info=info, log=log, executor=where)
+    build.on_phase = on_phase
     build.deadline = None if timeout_s is None else time.monotonic() + timeout_s
     build.timeout_s, build.cancel, build.grace = timeout_s, cancel, kill_grace_s
     build.source, build.secondary = primary_source, secondary
@@ -122,6 +125,7 @@ class _Build:
     timeout_s: float | None = None
     cancel: threading.Event | None = None
     grace: float = 3.0
+    on_phase: Callable[[PhaseType], None] | None = None
     source: Path
     secondary: dict[str, Path]
     artifacts_dir: Path | None = None
@@ -147,6 +151,11 @@ class _Build:
         if self.executor is not None:
             self.executor.observe(line)
         self._log(line)
+
+    def enter(self, phase: PhaseType) -> None:
+        self.say(f"Entering phase {phase.value}")
+        if self.on_phase is not None:
+            self.on_phase(phase)
 
     def say(self, text: str) -> None:
         stamp = datetime.now(UTC).strftime("%Y/%m/%d %H:%M:%S.%f")
@@ -185,7 +194,7 @@ class _Build:
         if upload:
             self.upload()
         start = datetime.now(UTC)
-        self.say("Entering phase FINALIZING")
+        self.enter(PhaseType.FINALIZING)
         self.stop_shell()
         self.record(PhaseType.FINALIZING, start, Status.SUCCEEDED)
         end = datetime.now(UTC)
@@ -206,7 +215,7 @@ class _Build:
         self, control: Path, caller_env: Mapping[str, str], resolver: SecretResolver | None
     ) -> bool:
         start = datetime.now(UTC)
-        self.say("Entering phase PROVISIONING")
+        self.enter(PhaseType.PROVISIONING)
         if self.where.problem:
             self.record(
                 PhaseType.PROVISIONING, start, Status.FAILED, _client_error(self.where.problem)
@@ -264,7 +273,7 @@ class _Build:
 
     def download_source(self) -> bool:
         start = datetime.now(UTC)
-        self.say("Entering phase DOWNLOAD_SOURCE")
+        self.enter(PhaseType.DOWNLOAD_SOURCE)
         for name, path in {"primary": self.source, **self.secondary}.items():
             if not path.is_dir():
                 message = f"{name} source directory {str(path)!r} does not exist"
@@ -323,7 +332,7 @@ class _Build:
 
     def phase(self, name: str, phase_type: PhaseType) -> bool:
         start = datetime.now(UTC)
-        self.say(f"Entering phase {phase_type.value}")
+        self.enter(phase_type)
         spec = self.spec.phase(name)
         if spec is None:
             self.record(phase_type, start, Status.SUCCEEDED)
@@ -391,7 +400,7 @@ class _Build:
 
     def upload(self) -> None:
         start = datetime.now(UTC)
-        self.say("Entering phase UPLOAD_ARTIFACTS")
+        self.enter(PhaseType.UPLOAD_ARTIFACTS)
         spec = self.spec.artifacts
         self.artifacts = []
         if spec is not None and self.artifacts_dir is not None:

@@ -13,7 +13,6 @@ artifacts were put.
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,7 +44,6 @@ from stageline.reports import CoverageReport, ReportError, TestReport, parse_gro
 from stageline.store.builds import ProjectRow
 
 LogFn = Callable[[str], None]
-_PHASE_LINE = re.compile(r"^\[Container\] \S+ \S+ Entering phase ([A-Z_]+)$")
 _MAX_BUILDSPEC_BYTES = 1024 * 1024
 #: Seconds in one minute of a build timeout. Only tests change it (docs/development.md), so a
 #: 5-minute timeout, CodeBuild's smallest, can pass in a second.
@@ -219,7 +217,9 @@ def _run(
         )
     env, secrets = env_or_problem
     masker = SecretMasker(secrets)
-    watched = _PhaseWatcher(service, build_id, log, masker)
+
+    def masked(line: str) -> None:  # the project's secret variables, never in the log
+        log(masker.mask(line))
 
     timeout_s = timeout_minutes * _minute_seconds()
     if request.deadline_monotonic is not None:
@@ -255,15 +255,16 @@ def _run(
         primary_source=request.primary_source,
         secondary_sources=request.secondary_sources,
         env=env,
-        log=watched,
+        log=masked,
         timeout_s=max(timeout_s, 0.001),
         cancel=cancel,
         secret_resolver=secret_resolver,
         artifacts_dir=request.artifacts_dir,
         cache_dir=cache_dir,
         executor=select_executor(request.executor, info.image),
+        on_phase=_phase_recorder(service, build_id, masked),
     )
-    reports, lines, arns = _reports(service, build_id, project.name, spec, request, watched)
+    reports, lines, arns = _reports(service, build_id, project.name, spec, request, masked)
     shaped = service.finish(
         build_id,
         result,
@@ -277,23 +278,18 @@ def _run(
     )
 
 
-class _PhaseWatcher:
-    """The build's log sink: masks the project's secrets and shows the current phase."""
+def _phase_recorder(
+    service: BuildService, build_id: str, log: LogFn
+) -> Callable[[PhaseType], None]:
+    """Shows the phase the build has entered in BatchGetBuilds while it runs."""
 
-    def __init__(
-        self, service: BuildService, build_id: str, log: LogFn, masker: SecretMasker
-    ) -> None:
-        self._service, self._build_id, self._log, self._masker = service, build_id, log, masker
+    def record(phase: PhaseType) -> None:
+        try:
+            service.progress_phase(build_id, phase.value)
+        except Exception as exc:  # showing the phase is a courtesy; the build goes on
+            log(f"[stageline] could not record phase {phase.value}: {exc}")
 
-    def __call__(self, line: str) -> None:
-        line = self._masker.mask(line)
-        self._log(line)
-        match = _PHASE_LINE.match(line)
-        if match and match.group(1) in PhaseType.__members__:
-            try:
-                self._service.progress_phase(self._build_id, match.group(1))
-            except Exception as exc:  # showing the phase is a courtesy; the build goes on
-                self._log(f"[stageline] could not record phase {match.group(1)}: {exc}")
+    return record
 
 
 def _buildspec(request: BuildRequest) -> Buildspec | str:
