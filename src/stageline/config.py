@@ -39,6 +39,16 @@ class Settings:
     example: bool = False
     # Where CodeBuild builds run: auto (a container engine if reachable), host or docker.
     build_executor: str = "auto"
+    # How often source actions with PollForSourceChanges true are checked for a new revision.
+    poll_interval_seconds: float = 60.0
+    # The first retry of a failed event delivery waits this long; each next one twice as long.
+    event_retry_base_seconds: float = 1.0
+    # The S3-compatible endpoint S3 source actions read from (None: AWS's, from the environment).
+    s3_endpoint_url: str | None = None
+    # The container registry (HTTP API v2) ECR source actions resolve image tags against.
+    registry_url: str | None = None
+    # Where GitHub (version 1) source actions and GitHub connections fetch repositories from.
+    github_url: str = "https://github.com"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -59,6 +69,16 @@ class Settings:
                 f"build executor {self.build_executor!r} must be one of "
                 f"{', '.join(BUILD_EXECUTORS)}: auto uses Docker or Podman when reachable, "
                 "host runs builds on this machine, docker always in a container"
+            )
+        if self.poll_interval_seconds <= 0:
+            raise ConfigError(
+                f"poll interval {self.poll_interval_seconds} must be more than 0 seconds, "
+                "e.g. --poll-interval 60"
+            )
+        if self.event_retry_base_seconds < 0:
+            raise ConfigError(
+                f"event retry delay {self.event_retry_base_seconds} must be 0 seconds or more, "
+                "e.g. --event-retry-seconds 1"
             )
         if not is_loopback(self.host) and not self.auth_enabled:
             raise ConfigError(

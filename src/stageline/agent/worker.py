@@ -271,6 +271,7 @@ class Agent:
             environment=extra.get("environment", {}),
             continuation_token=data.get("continuationToken"),
             source_revision=extra.get("sourceRevision"),
+            source_revision_type=extra.get("sourceRevisionType"),
             cancel=cancel,
             deadline_monotonic=deadline,
             data_dir=self.data_dir,

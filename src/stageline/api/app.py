@@ -80,6 +80,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         "builds": builds,
         "build_executor": settings.build_executor,
         "secret_resolver": secrets.resolver,
+        "secrets": secrets,
+        "s3_endpoint_url": settings.s3_endpoint_url,
+        "registry_url": settings.registry_url,
+        "github_url": settings.github_url,
     }
     runtime = build_runtime(
         ctx,

@@ -89,6 +89,45 @@ from stageline.config import (
     "else on the host, saying so in the build log.",
 )
 @click.option(
+    "--poll-interval",
+    type=float,
+    default=60.0,
+    show_default=True,
+    envvar="STAGELINE_POLL_INTERVAL",
+    help="Seconds between checks of source actions with PollForSourceChanges true.",
+)
+@click.option(
+    "--event-retry-seconds",
+    type=float,
+    default=1.0,
+    show_default=True,
+    envvar="STAGELINE_EVENT_RETRY_SECONDS",
+    help="Delay before an event target's first retry; each retry waits twice as long as the one "
+    "before, up to the target's RetryPolicy, then the event goes to the dead-letter queue.",
+)
+@click.option(
+    "--s3-endpoint-url",
+    default=None,
+    envvar="STAGELINE_S3_ENDPOINT_URL",
+    help="S3-compatible endpoint that S3 source actions read from (MinIO, moto_server, ...); "
+    "credentials come from the usual AWS environment variables.",
+)
+@click.option(
+    "--registry-url",
+    default=None,
+    envvar="STAGELINE_REGISTRY_URL",
+    help="Container registry (HTTP API v2) that ECR source actions resolve image tags against, "
+    "e.g. http://127.0.0.1:5000.",
+)
+@click.option(
+    "--github-url",
+    default="https://github.com",
+    show_default=True,
+    envvar="STAGELINE_GITHUB_URL",
+    help="Where GitHub source actions (version 1) and GitHub connections fetch from; a mirror, "
+    "a GitHub Enterprise Server or a file:// directory of OWNER/REPO repositories.",
+)
+@click.option(
     "--example/--no-example",
     default=False,
     help="Create the example repository (hello-app) and pipeline (hello-stageline) if missing.",
@@ -110,6 +149,11 @@ def server(
     example: bool,
     job_lease_seconds: int,
     build_executor: str,
+    poll_interval: float,
+    event_retry_seconds: float,
+    s3_endpoint_url: str | None,
+    registry_url: str | None,
+    github_url: str,
     log_level: str,
 ) -> None:
     """Run the stageline service (CodePipeline API at POST /, health at /health)."""
@@ -130,6 +174,11 @@ def server(
         example=example,
         job_lease_seconds=job_lease_seconds,
         build_executor=build_executor,
+        poll_interval_seconds=poll_interval,
+        event_retry_base_seconds=event_retry_seconds,
+        s3_endpoint_url=s3_endpoint_url,
+        registry_url=registry_url,
+        github_url=github_url,
     )
     try:
         settings.check()

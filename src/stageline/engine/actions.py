@@ -170,9 +170,7 @@ def start(
         output={"outputArtifacts": outputs},
         due_ms=due,
     )
-    source_revision = next(
-        (o["revisionValue"] for o in ex.source_overrides if o["actionName"] == action.name), None
-    )
+    override = next((o for o in ex.source_overrides if o["actionName"] == action.name), None)
     job_data = {
         "actionTypeId": type_id,
         "actionConfiguration": {"configuration": resolved},
@@ -199,7 +197,8 @@ def start(
         "outputVariables": list(action.output_variables),
         "environment": environment,
         "outputFiles": {name: list(o.get("files") or []) for name, o in raw_outputs.items()},
-        "sourceRevision": source_revision,
+        "sourceRevision": override["revisionValue"] if override else None,
+        "sourceRevisionType": override["revisionType"] if override else None,
         "timeoutMinutes": timeout_minutes,
         "region": region,
     }

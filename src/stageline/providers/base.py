@@ -55,6 +55,8 @@ class JobContext:
     continuation_token: str | None = None
     # Revision pinned for a source action (StartPipelineExecution.sourceRevisions / PutActionRevision).
     source_revision: str | None = None
+    # Its kind: COMMIT_ID, IMAGE_DIGEST, S3_OBJECT_VERSION_ID or S3_OBJECT_KEY (SourceRevisionType).
+    source_revision_type: str | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     deadline_monotonic: float | None = None
     data_dir: Path | None = None

@@ -58,3 +58,34 @@ def codebuild_build(context: ProviderContext) -> ActionProvider | None:
 
 def codebuild_test(context: ProviderContext) -> ActionProvider | None:
     return _codebuild(context, "Test")
+
+
+def s3_source(context: ProviderContext) -> ActionProvider | None:
+    from stageline.providers.source.s3 import S3Source
+
+    return S3Source(endpoint_url=context.services.get("s3_endpoint_url"))
+
+
+def ecr_source(context: ProviderContext) -> ActionProvider | None:
+    from stageline.providers.source.ecr import ECRSource
+
+    return ECRSource(registry_url=context.services.get("registry_url"))
+
+
+def connection_source(context: ProviderContext) -> ActionProvider | None:
+    """Runs where the connections and their credentials are: the server's own agent."""
+    from stageline.providers.source.connection import ConnectionSource
+
+    connections = context.services.get("connections")
+    if connections is None:
+        return None
+    return ConnectionSource(connections, data_dir=context.data_dir)
+
+
+def github_source(context: ProviderContext) -> ActionProvider | None:
+    from stageline.providers.source.github import GitHubSource
+
+    return GitHubSource(
+        base_url=context.services.get("github_url") or "https://github.com",
+        data_dir=context.data_dir,
+    )

@@ -138,6 +138,8 @@ class PipelineService:
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
         self.created_hooks: list[CreatedHook] = []
+        # Called inside UpdatePipeline's transaction with the new version (managed event rules).
+        self.updated_hooks: list[CreatedHook] = []
         self.deleted_hooks: list[Callable[[Connection, str], None]] = []
         # Callbacks queued by hooks, run once this thread's transaction has committed.
         self._local = threading.local()
@@ -246,6 +248,8 @@ class PipelineService:
                     f"pipeline '{name}' was changed by another request at the same time; retry",
                     status=400,
                 ) from exc
+            for hook in self.updated_hooks:
+                hook(conn, row, stored)
             return self._view(conn, row, copy.deepcopy(stored))
 
     def delete(self, name: str) -> None:

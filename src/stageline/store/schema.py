@@ -329,3 +329,118 @@ secret_version_stages = Table(
     Column("version_id", String(64), nullable=False),
     PrimaryKeyConstraint("secret_arn", "stage"),
 )
+
+# -- triggers: the event bus, polling, connections, webhooks ---------------------------------
+
+# EventBridge rules. ``pipeline_name`` marks a rule stageline made for a pipeline's source
+# action (PollForSourceChanges false), deleted with it; ``managed_by`` is what AWS shows.
+event_rules = Table(
+    "event_rules",
+    metadata,
+    Column("event_bus_name", String(256), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("arn", String(1600), nullable=False),
+    Column("event_pattern", Text),
+    Column("schedule_expression", String(256)),
+    Column("state", String(60), nullable=False),
+    Column("description", Text),
+    Column("role_arn", String(1600)),
+    Column("managed_by", String(128)),
+    Column("pipeline_name", String(100), index=True),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("modified_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("event_bus_name", "name"),
+)
+
+# A rule's targets; ``document`` is the Target shape as given (Input, InputTransformer,
+# RetryPolicy, DeadLetterConfig, ...), ``position`` the order they were added in.
+event_targets = Table(
+    "event_targets",
+    metadata,
+    Column("event_bus_name", String(256), nullable=False),
+    Column("rule_name", String(64), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("arn", String(1600), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("event_bus_name", "rule_name", "target_id"),
+)
+
+# One event for one target: PENDING until delivered (DELIVERED) or out of retries or age
+# (FAILED: the dead-letter queue, kept until redriven). ``input`` is what the target gets.
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False),
+    Column("event_bus_name", String(256), nullable=False),
+    Column("rule_name", String(64), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("target_arn", String(1600), nullable=False),
+    Column("input", Text, nullable=False),
+    Column("event_ms", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("next_attempt_ms", BigInteger),
+    Column("last_error", Text),
+    Column("created_ms", BigInteger, nullable=False),
+    Column("updated_ms", BigInteger, nullable=False),
+    Column("ended_ms", BigInteger),
+)
+
+# The last revision polling saw for a source action, written in the transaction that starts
+# the execution for it, so a restart never starts a second one for the same revision.
+source_polls = Table(
+    "source_polls",
+    metadata,
+    Column("pipeline_name", String(100), nullable=False),
+    Column("action_name", String(100), nullable=False),
+    Column("revision", String(1024), nullable=False),
+    Column("polled_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("pipeline_name", "action_name"),
+)
+
+# CodeConnections hosts (GitHub Enterprise Server, GitLab self-managed, or any git server).
+connection_hosts = Table(
+    "connection_hosts",
+    metadata,
+    Column("arn", String(256), primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("provider_type", String(40), nullable=False),
+    Column("provider_endpoint", String(512), nullable=False),
+    Column("status", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# Connections: ``endpoint`` overrides the provider's base URL; ``credentials_secret`` names
+# a secret in the secret store holding the token (never the token itself).
+connections = Table(
+    "connections",
+    metadata,
+    Column("arn", String(256), primary_key=True),
+    Column("name", String(32), nullable=False, unique=True),
+    Column("provider_type", String(40), nullable=False),
+    Column("host_arn", String(256)),
+    Column("status", String(20), nullable=False),
+    Column("endpoint", String(1024)),
+    Column("credentials_secret", String(512)),
+    Column("document", Text, nullable=False),
+    Column("created_ms", BigInteger, nullable=False),
+)
+
+# CodePipeline webhooks (PutWebhook); ``token`` is the unguessable part of the URL.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("arn", String(400), nullable=False),
+    Column("token", String(64), nullable=False, unique=True),
+    Column("definition", Text, nullable=False),
+    Column("registered", Boolean, nullable=False),
+    Column("last_triggered_ms", BigInteger),
+    Column("error_code", String(100)),
+    Column("error_message", Text),
+    Column("created_ms", BigInteger, nullable=False),
+)
