@@ -24,8 +24,16 @@ def wait_until(probe: Callable[[], T | None], timeout: float = 30.0, interval: f
 
 
 def source(
-    repo: str, *, branch: str = "main", namespace: str = "SourceVariables", output: str = "Src"
+    repo: str,
+    *,
+    branch: str = "main",
+    namespace: str = "SourceVariables",
+    output: str = "Src",
+    poll: str | None = None,
 ) -> dict[str, Any]:
+    """A CodeCommit source. ``poll`` is PollForSourceChanges: unset (AWS's default, polling,
+    which the test servers do only once an hour unless a test asks) or "false" (pushes start
+    the pipeline through the rule stageline manages for it)."""
     return {
         "name": "Source",
         "namespace": namespace,
@@ -38,7 +46,7 @@ def source(
         "configuration": {
             "RepositoryName": repo,
             "BranchName": branch,
-            "PollForSourceChanges": "false",
+            **({"PollForSourceChanges": poll} if poll is not None else {}),
         },
         "outputArtifacts": [{"name": output}],
     }

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from stageline import __version__
+from stageline.agent.registry import ProviderContext, ProviderRegistry
 from stageline.api import codebuild, codecommit, codepipeline, executions, jobs
 from stageline.api.agent_routes import agent_routes
 from stageline.api.git import RememberBaseUrl, git_routes
@@ -20,6 +21,9 @@ from stageline.api.logs import log_link, log_routes
 from stageline.api.protocol import Dispatcher
 from stageline.api.secrets import build_endpoints as secret_endpoints
 from stageline.arns import Arns
+from stageline.changes import store as change_store
+from stageline.changes.polling import Poller
+from stageline.changes.probe import SourceProbe
 from stageline.clock import Clock, SystemClock
 from stageline.codebuild.runner import BuildRunner
 from stageline.codebuild.service import BuildService
@@ -51,6 +55,7 @@ class Services:
     builds: BuildService
     build_runner: BuildRunner
     secrets: SecretStore
+    poller: Poller
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -103,7 +108,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         secret_resolver=lambda: provider_services.get("secret_resolver"),
         executor=settings.build_executor,
     )
+    poller = Poller(
+        runtime.operations,
+        SourceProbe(
+            repos,
+            lambda: ProviderRegistry.discover(
+                ProviderContext(data_dir=settings.data_dir, services=provider_services)
+            ),
+        ),
+        interval_s=settings.poll_interval_seconds,
+    )
+    pipelines.deleted_hooks.append(change_store.forget_pipeline)
     return Services(
+        poller=poller,
         ctx=ctx,
         pipelines=pipelines,
         tags=TagService(ctx),
@@ -145,6 +162,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         services.builds.recover()
         services.runtime.start()
+        services.poller.start()
         if settings.example:
             from stageline.example import seed
 
@@ -152,6 +170,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         try:
             yield
         finally:
+            services.poller.stop()
             services.build_runner.stop()
             services.runtime.stop()
             services.ctx.db.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stageline.api.protocol import ServiceEndpoint
+from stageline.changes import action_revision
 from stageline.clock import ms_to_datetime
 from stageline.engine.status import TriggerType
 from stageline.runtime import Runtime
@@ -102,7 +103,13 @@ def register(endpoint: ServiceEndpoint, runtime: Runtime) -> None:
             by=ANONYMOUS,
         )
 
+    def put_action_revision(p: dict[str, Any]) -> dict[str, Any]:
+        return action_revision.put_action_revision(
+            ops, p["pipelineName"], p["stageName"], p["actionName"], p["actionRevision"]
+        )
+
     endpoint.handlers.update(
+        PutActionRevision=put_action_revision,
         StartPipelineExecution=start_pipeline_execution,
         GetPipelineExecution=get_pipeline_execution,
         ListPipelineExecutions=list_pipeline_executions,

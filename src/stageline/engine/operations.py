@@ -528,12 +528,42 @@ def _resolve_variables(decl: PipelineDecl, given: list[dict[str, str]]) -> list[
 def _check_source_revisions(
     decl: PipelineDecl, given: list[dict[str, str]]
 ) -> list[dict[str, str]]:
-    sources = {a.name for a in decl.stages[0].actions if a.is_source} if decl.stages else set()
+    """Each override names a source action and a revision type its provider takes (AWS's
+    SourceRevisionType: a commit for git sources, a version id or key for S3, a digest for
+    ECR); an S3 object key only where AllowOverrideForS3ObjectKey is true."""
+    from stageline.changes import sources as source_kinds
+
+    actions = {a.name: a for a in source_kinds.source_actions(decl)}
+    seen: set[str] = set()
     for item in given:
-        if item["actionName"] not in sources:
+        action = actions.get(item["actionName"])
+        if action is None:
             raise error(
                 "ValidationException",
                 f"sourceRevisions names '{item['actionName']}', which is not a source action of this pipeline; "
-                f"source actions: {', '.join(sorted(sources))}",
+                f"source actions: {', '.join(sorted(actions))}",
+            )
+        if action.name in seen:
+            raise error(
+                "ValidationException",
+                f"sourceRevisions names source action '{action.name}' twice; give one revision per action",
+            )
+        seen.add(action.name)
+        allowed = source_kinds.REVISION_TYPES.get(action.type)
+        kind = item["revisionType"]
+        if allowed is not None and kind not in allowed:
+            raise error(
+                "ValidationException",
+                f"sourceRevisions for '{action.name}' ({action.type.provider}) has revisionType "
+                f"{kind}; that action takes {' or '.join(allowed)}",
+            )
+        if (
+            kind == source_kinds.S3_OBJECT_KEY
+            and str(action.configuration.get("AllowOverrideForS3ObjectKey", "")).lower() != "true"
+        ):
+            raise error(
+                "ValidationException",
+                f"sourceRevisions for '{action.name}' overrides the S3 object key, which needs "
+                "AllowOverrideForS3ObjectKey set to true in that action's configuration",
             )
     return given

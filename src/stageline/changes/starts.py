@@ -1,0 +1,56 @@
+"""Starting an execution for a source revision, recorded as that action's last seen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stageline.changes import store
+from stageline.engine.operations import Operations
+
+
+@dataclass(frozen=True, kw_only=True)
+class Started:
+    execution_id: str | None
+    # False when the revision was already the action's last seen and nothing was started.
+    new_revision: bool
+
+
+def start_for_revision(
+    operations: Operations,
+    pipeline_name: str,
+    *,
+    action_name: str,
+    revision: str,
+    revision_type: str,
+    trigger_type: str,
+    trigger_detail: str | None,
+    only_if_new: bool = False,
+) -> Started:
+    """Start ``pipeline_name`` with ``revision`` pinned for ``action_name``.
+
+    The revision becomes the action's last seen in the same transaction, so polling never
+    starts a second execution for it. With ``only_if_new`` (polling, PutActionRevision)
+    nothing starts when it already was the last seen: two server replicas polling at once,
+    or a poll racing a push, start one execution between them (the pipeline row is locked).
+    """
+    engine = operations.engine
+    with engine.transaction(pipeline_name) as (conn, writer):
+        seen = store.last_revision(conn, pipeline_name, action_name)
+        if only_if_new and seen == revision:
+            return Started(execution_id=None, new_revision=False)
+        store.record(conn, pipeline_name, action_name, revision, writer.now)
+        execution_id = operations.start_in(
+            conn,
+            writer,
+            pipeline_name,
+            trigger_type=trigger_type,
+            trigger_detail=trigger_detail,
+            source_revisions=[
+                {
+                    "actionName": action_name,
+                    "revisionType": revision_type,
+                    "revisionValue": revision,
+                }
+            ],
+        )
+    return Started(execution_id=execution_id, new_revision=seen != revision)
