@@ -97,7 +97,10 @@ def test_unreachable_sources_and_unpolled_actions_start_nothing(h: Harness) -> N
     h.create(
         pipeline(
             "p",
-            ("Source", [_codecommit(), _codecommit("Quiet", "QuietOut", PollForSourceChanges="false")]),
+            (
+                "Source",
+                [_codecommit(), _codecommit("Quiet", "QuietOut", PollForSourceChanges="false")],
+            ),
             ("Build", [fake_build("B", inputs=("SourceOut",))]),
         )
     )
