@@ -22,6 +22,7 @@ from stageline.definitions.model import (
     PipelineType,
     StageDecl,
 )
+from stageline.triggers.declaration import check_triggers
 
 MIN_STAGES, MAX_STAGES = 2, 50
 MAX_ACTIONS_PER_STAGE = 50
@@ -405,17 +406,20 @@ def pipeline_level(p: PipelineDecl, _c: ActionTypeLookup) -> Iterator[Problem]:
                 message="pipeline variable names must be unique",
             )
         names.add(variable.name)
-    source_names = {a.name for a in p.stages[0].actions if a.is_source} if p.stages else set()
-    for index, trigger in enumerate(p.raw.get("triggers") or (), start=1):
-        git = trigger.get("gitConfiguration") or {}
-        name = git.get("sourceActionName")
-        if name and name not in source_names:
-            yield Problem(
-                code=INVALID_STRUCTURE,
-                where=f"triggers[{index}].gitConfiguration.sourceActionName",
-                message=f"'{name}' is not a source action of this pipeline{closest(name, source_names)}; "
-                f"source actions: {_listing(sorted(source_names))}",
-            )
+    yield from _trigger_problems(p)
+
+
+def _trigger_problems(p: PipelineDecl) -> Iterator[Problem]:
+    """The V2 trigger rules (``triggers.declaration``), as declaration Problems."""
+    sources = (
+        {a.name: a.type.provider for a in p.stages[0].actions if a.is_source} if p.stages else {}
+    )
+    for found in check_triggers(p.raw.get("triggers"), sources, suggest=closest):
+        yield Problem(
+            code=LIMIT_EXCEEDED if found.limit else INVALID_STRUCTURE,
+            where=found.where,
+            message=found.message,
+        )
 
 
 def artifact_stores(p: PipelineDecl, _c: ActionTypeLookup) -> Iterator[Problem]:

@@ -15,6 +15,7 @@ from stageline.services.context import ServiceContext
 from stageline.store import action_types as action_type_store
 from stageline.store import pipelines as pipeline_store
 from stageline.store import tags as store
+from stageline.webhooks import store as webhook_store
 
 MAX_TAGS = 50
 RESERVED_PREFIX = "aws:"
@@ -76,8 +77,10 @@ class TagService:
             )
             if found is None or found.deleted:
                 raise missing
+        elif parsed.kind == "webhook":
+            if webhook_store.get(conn, parsed.name) is None:
+                raise missing
         else:
-            # Webhooks arrive with the trigger work; until then no such resource exists.
             raise missing
 
     def tag(self, arn: str, tags: list[dict[str, str]]) -> None:
