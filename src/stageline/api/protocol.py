@@ -1,9 +1,14 @@
 """AWS's wire protocols: JSON 1.1 and Smithy RPC v2 CBOR, one set of handlers behind both.
 
-JSON 1.1 is ``POST /`` with ``X-Amz-Target: <prefix>.<Operation>``. RPC v2
-CBOR is ``POST /service/<prefix>/operation/<Operation>`` with
+JSON 1.1 (and 1.0) is ``POST /`` with ``X-Amz-Target: <prefix>.<Operation>``;
+the prefix may itself hold dots (CodeStar Connections'
+``com.amazonaws.codestar.connections.CodeStar_connections_20191201``), so the
+operation is what follows the last one. A JSON 1.0 request gets its answer as
+``application/x-amz-json-1.0``, as botocore expects. RPC v2 CBOR is
+``POST /service/<prefix>/operation/<Operation>`` with
 ``smithy-protocol: rpc-v2-cbor`` and CBOR bodies; botocore speaks it to the
-services whose model lists it first (CodeBuild, in recent releases). One
+services whose model lists it first (CodeBuild and CodeConnections, in recent
+releases), with the model's ``targetPrefix`` as ``<prefix>``. One
 dispatcher serves every AWS service stageline speaks by target prefix. Each
 operation is a plain function ``(params) -> response``; the dispatcher
 validates ``params`` against the service model first and shapes the response
@@ -42,6 +47,7 @@ from stageline.errors import (
 log = logging.getLogger("stageline.api")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
+JSON_10_CONTENT_TYPE = "application/x-amz-json-1.0"
 CBOR_CONTENT_TYPE = "application/cbor"
 Handler = Callable[[dict[str, Any]], Any]
 
@@ -81,30 +87,31 @@ class Dispatcher:
         self.endpoints[endpoint.target_prefix] = endpoint
 
     async def handle(self, request: Request) -> Response:
-        """JSON 1.1: ``POST /`` with ``X-Amz-Target``."""
+        """JSON 1.1 or 1.0: ``POST /`` with ``X-Amz-Target``."""
         request_id = str(uuid.uuid4())
+        content_type = _json_content_type(request)
         try:
             body = await self._read_body(request)
             endpoint, operation = self._resolve(request.headers.get("x-amz-target", ""))
             params = _parse_json(body)
             payload, extra_headers = await self._call(request, endpoint, operation, params)
-            response = _json_response(payload, 200, request_id)
+            response = _json_response(payload, 200, request_id, content_type)
             response.headers.update(extra_headers)
             return response
         except ApiError as exc:
-            return _error_response(exc, request_id)
+            return _error_response(exc, request_id, content_type)
         except Exception:
             log.exception("request %s failed", request_id)
-            return _error_response(_internal(request_id), request_id)
+            return _error_response(_internal(request_id), request_id, content_type)
 
     async def handle_cbor(self, request: Request) -> Response:
         """Smithy RPC v2 CBOR: ``POST /service/<prefix>/operation/<Operation>``."""
         request_id = str(uuid.uuid4())
         try:
             body = await self._read_body(request)
-            prefix = request.path_params["service"]
-            operation = request.path_params["operation"]
-            endpoint, operation = self._resolve(f"{prefix}.{operation}")
+            endpoint, operation = self._lookup(
+                request.path_params["service"], request.path_params["operation"]
+            )
             params = _parse_cbor(body)
             payload, extra_headers = await self._call(request, endpoint, operation, params)
             model = endpoint.operation_model(operation)
@@ -152,13 +159,22 @@ class Dispatcher:
         )
 
     def _resolve(self, target: str) -> tuple[ServiceEndpoint, str]:
-        prefix, _, operation = target.partition(".")
-        endpoint = self.endpoints.get(prefix)
-        if endpoint is None or not operation:
+        """An ``X-Amz-Target``'s endpoint and operation; prefixes may hold dots, operations not."""
+        prefix, _, operation = target.rpartition(".")
+        if prefix not in self.endpoints or not operation:
             known = ", ".join(sorted(self.endpoints))
             raise UnknownOperation(
                 f"X-Amz-Target '{target}' names no service here; expected '<prefix>.<Operation>' "
                 f"with prefix one of: {known}"
+            )
+        return self._lookup(prefix, operation)
+
+    def _lookup(self, prefix: str, operation: str) -> tuple[ServiceEndpoint, str]:
+        endpoint = self.endpoints.get(prefix)
+        if endpoint is None:
+            known = ", ".join(sorted(self.endpoints))
+            raise UnknownOperation(
+                f"service '{prefix}' is not served here; it must be one of: {known}"
             )
         if operation not in endpoint.handlers:
             raise UnknownOperation(
@@ -233,16 +249,26 @@ def _cbor_error_response(exc: ApiError, request_id: str) -> Response:
     return _cbor_response({"__type": exc.code, "message": exc.message}, exc.status, request_id)
 
 
-def _json_response(payload: Any, status: int, request_id: str) -> Response:
+def _json_content_type(request: Request) -> str:
+    """JSON 1.0 for a client that spoke it (its model says jsonVersion 1.0), else 1.1."""
+    sent = request.headers.get("content-type", "")
+    return JSON_10_CONTENT_TYPE if sent.startswith(JSON_10_CONTENT_TYPE) else CONTENT_TYPE
+
+
+def _json_response(
+    payload: Any, status: int, request_id: str, content_type: str = CONTENT_TYPE
+) -> Response:
     return Response(
         json.dumps(payload, separators=(",", ":")),
         status_code=status,
-        media_type=CONTENT_TYPE,
+        media_type=content_type,
         headers={"x-amzn-RequestId": request_id},
     )
 
 
-def _error_response(exc: ApiError, request_id: str) -> Response:
-    response = _json_response({"__type": exc.code, "message": exc.message}, exc.status, request_id)
+def _error_response(exc: ApiError, request_id: str, content_type: str = CONTENT_TYPE) -> Response:
+    response = _json_response(
+        {"__type": exc.code, "message": exc.message}, exc.status, request_id, content_type
+    )
     response.headers["x-amzn-ErrorType"] = exc.code
     return response

@@ -415,7 +415,8 @@ connection_hosts = Table(
 )
 
 # Connections: ``endpoint`` overrides the provider's base URL; ``credentials_secret`` names
-# a secret in the secret store holding the token (never the token itself).
+# a secret in the secret store holding the token, ``webhook_secret`` the one its webhook
+# deliveries must prove (names only, never the values).
 connections = Table(
     "connections",
     metadata,
@@ -426,6 +427,7 @@ connections = Table(
     Column("status", String(20), nullable=False),
     Column("endpoint", String(1024)),
     Column("credentials_secret", String(512)),
+    Column("webhook_secret", String(512)),
     Column("document", Text, nullable=False),
     Column("created_ms", BigInteger, nullable=False),
 )

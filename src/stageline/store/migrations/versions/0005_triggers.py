@@ -90,6 +90,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(20), nullable=False),
         sa.Column("endpoint", sa.String(1024)),
         sa.Column("credentials_secret", sa.String(512)),
+        sa.Column("webhook_secret", sa.String(512)),
         sa.Column("document", sa.Text, nullable=False),
         sa.Column("created_ms", sa.BigInteger, nullable=False),
     )
