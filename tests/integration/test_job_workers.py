@@ -40,7 +40,8 @@ SOURCE = {
     "provider": "StagelineTestSource",
     "version": "1",
 }
-GITHUB = {"category": "Source", "owner": "ThirdParty", "provider": "GitHub", "version": "1"}
+# A partner action no built-in provider serves: its jobs wait for a third-party worker.
+SNYK = {"category": "Invoke", "owner": "ThirdParty", "provider": "Snyk", "version": "1"}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -163,28 +164,27 @@ def suite_waiting(w: Watcher) -> bool:
     return s.get("latestExecution", {}).get("status") == "InProgress"
 
 
-def github_pipeline(cp: Any, name: str, repo: str) -> Watcher:
-    github = action(
-        "GitHub",
-        "Source",
-        "GitHub",
-        owner="ThirdParty",
-        config={
-            "Owner": "octo",
-            "Repo": repo,
-            "Branch": "main",
-            "OAuthToken": "gh-secret",
-            "PollForSourceChanges": "false",
-        },
-        outputs=("Src",),
+def snyk_pipeline(cp: Any, name: str) -> Watcher:
+    """Source (the tests' custom source, finished here) -> Scan (Snyk, third party) -> Gate."""
+    snyk = action(
+        "Snyk", "Invoke", "Snyk", owner="ThirdParty", inputs=("Src",), outputs=("Scanned",)
     )
-    cp.create_pipeline(pipeline=declaration(name, ("Source", [github]), ("Gate", [approval()])))
-    return Watcher(cp, name)
+    cp.create_pipeline(
+        pipeline=declaration(
+            name,
+            ("Source", [source_action(name)]),
+            ("Scan", [snyk]),
+            ("Gate", [approval()]),
+        )
+    )
+    w = Watcher(cp, name)
+    finish_source(cp, name, files={"app.py": "print(1)\n"})
+    return w
 
 
 def poll_third_party(cp: Any) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
-        jobs = cp.poll_for_third_party_jobs(actionTypeId=GITHUB, maxBatchSize=1)["jobs"]
+        jobs = cp.poll_for_third_party_jobs(actionTypeId=SNYK, maxBatchSize=1)["jobs"]
         return jobs[0] if jobs else None
 
     return wait_until(probe, 15)
@@ -472,8 +472,8 @@ def test_a_third_party_job_binds_to_the_first_client_token(
 ) -> None:
     client = server.client("codepipeline")
     recorder = ResponseRecorder(client)
-    name = f"jw-gh-{unique}"
-    w = github_pipeline(client, name, f"app-{unique}")
+    name = f"jw-tp-{unique}"
+    w = snyk_pipeline(client, name)
     ex = w.latest()
     handed = poll_third_party(client)
     assert set(handed) == {"clientId", "jobId"}
@@ -483,7 +483,8 @@ def test_a_third_party_job_binds_to_the_first_client_token(
     ]
     assert details["id"] == handed["jobId"] and details["nonce"]
     assert details["data"]["pipelineContext"]["pipelineName"] == name
-    assert details["data"]["actionConfiguration"]["configuration"]["Repo"] == f"app-{unique}"
+    assert details["data"]["pipelineContext"]["stage"]["name"] == "Scan"
+    assert [a["name"] for a in details["data"]["inputArtifacts"]] == ["Src"]
 
     refused = [
         lambda: client.get_third_party_job_details(jobId=handed["jobId"], clientToken=theirs),
@@ -511,21 +512,18 @@ def test_a_third_party_job_binds_to_the_first_client_token(
     client.put_third_party_job_success_result(
         jobId=handed["jobId"],
         clientToken=mine,
-        currentRevision={"revision": "abc123def", "changeIdentifier": "abc123def"},
-        executionDetails={"summary": "fetched octo/app", "externalExecutionId": "abc123def"},
+        executionDetails={"summary": "no vulnerabilities", "externalExecutionId": "scan-42"},
     )
     wait_until(lambda: w.stage("Gate").get("latestExecution", {}).get("status") == "InProgress")
-    state = w.action_state("Source", "GitHub")
+    state = w.action_state("Scan", "Snyk")
     assert state["latestExecution"]["status"] == "Succeeded"
-    assert state["currentRevision"]["revisionId"] == "abc123def"
-    assert state["latestExecution"]["externalExecutionUrl"] == (
-        f"https://github.com/octo/app-{unique}/commit/abc123def"
-    )
+    assert state["latestExecution"]["summary"] == "no vulnerabilities"
+    assert state["latestExecution"]["externalExecutionId"] == "scan-42"
     assert (
         client.get_pipeline_execution(pipelineName=name, pipelineExecutionId=ex)[
             "pipelineExecution"
         ]["artifactRevisions"][0]["revisionId"]
-        == "abc123def"
+        == "rev-1"
     )
     with pytest.raises(ClientError) as info:
         client.put_third_party_job_success_result(jobId=handed["jobId"], clientToken=mine)
@@ -536,7 +534,7 @@ def test_a_third_party_job_binds_to_the_first_client_token(
 def test_third_party_client_ids_are_uuids(server: ServerProcess, unique: str) -> None:
     client = server.client("codepipeline")
     recorder = ResponseRecorder(client)
-    github_pipeline(client, f"jw-ghid-{unique}", f"ids-{unique}")
+    snyk_pipeline(client, f"jw-tpid-{unique}")
     handed = poll_third_party(client)
     assert str(uuid.UUID(handed["clientId"])) == handed["clientId"]
     assert recorder.violations == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -15,19 +16,29 @@ from starlette.routing import Route
 from stageline import __version__
 from stageline.agent.registry import ProviderContext, ProviderRegistry
 from stageline.api import codebuild, codecommit, codepipeline, executions, jobs
+from stageline.api import connections as connection_api
+from stageline.api import events as events_api
+from stageline.api import webhooks as webhook_api
 from stageline.api.agent_routes import agent_routes
+from stageline.api.event_routes import event_routes
 from stageline.api.git import RememberBaseUrl, git_routes
 from stageline.api.logs import log_link, log_routes
 from stageline.api.protocol import Dispatcher
 from stageline.api.secrets import build_endpoints as secret_endpoints
 from stageline.arns import Arns
 from stageline.changes import store as change_store
+from stageline.changes.managed_rules import ManagedRules
+from stageline.changes.pipeline_target import PipelineTarget
 from stageline.changes.polling import Poller
 from stageline.changes.probe import SourceProbe
+from stageline.changes.push_events import PushEvents
+from stageline.changes.starts import start_recorded
 from stageline.clock import Clock, SystemClock
 from stageline.codebuild.runner import BuildRunner
 from stageline.codebuild.service import BuildService
 from stageline.config import Settings
+from stageline.connections.service import ConnectionService
+from stageline.events.bus import EventBus
 from stageline.functions import FunctionStore
 from stageline.functions.routes import function_routes
 from stageline.repos import RepositoryService
@@ -39,6 +50,8 @@ from stageline.services.pipelines import PipelineService
 from stageline.services.tags import TagService
 from stageline.store import migrate
 from stageline.store.db import Database
+from stageline.triggers.hosted import HostedPushTriggers
+from stageline.webhooks import wiring as webhook_wiring
 
 
 @dataclass
@@ -56,6 +69,9 @@ class Services:
     build_runner: BuildRunner
     secrets: SecretStore
     poller: Poller
+    bus: EventBus
+    connections: ConnectionService
+    webhooks: webhook_wiring.Webhooks
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -78,6 +94,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         return repos.base_url or f"http://127.0.0.1:{settings.port}"
 
     builds = BuildService(ctx, log_url=lambda log_id: f"{server_url()}/logs/{log_id}/text")
+    connections = ConnectionService(ctx, secrets=secrets, github_url=settings.github_url)
     provider_services: dict[str, Any] = {
         "repos": repos,
         "functions": functions,
@@ -89,6 +106,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         "s3_endpoint_url": settings.s3_endpoint_url,
         "registry_url": settings.registry_url,
         "github_url": settings.github_url,
+        "connections": connections,
     }
     runtime = build_runtime(
         ctx,
@@ -108,18 +126,38 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         secret_resolver=lambda: provider_services.get("secret_resolver"),
         executor=settings.build_executor,
     )
-    poller = Poller(
-        runtime.operations,
-        SourceProbe(
-            repos,
-            lambda: ProviderRegistry.discover(
-                ProviderContext(data_dir=settings.data_dir, services=provider_services)
-            ),
+    probe = SourceProbe(
+        repos,
+        lambda: ProviderRegistry.discover(
+            ProviderContext(data_dir=settings.data_dir, services=provider_services)
         ),
-        interval_s=settings.poll_interval_seconds,
     )
+    poller = Poller(runtime.operations, probe, interval_s=settings.poll_interval_seconds)
     pipelines.deleted_hooks.append(change_store.forget_pipeline)
+
+    # Events: the engine's outbox and hosted pushes feed the bus, whose rules may start
+    # pipelines; CodeCommit sources without polling get their rule made for them.
+    bus = EventBus(ctx, retry_base_seconds=settings.event_retry_base_seconds)
+    bus.add_deliverer(PipelineTarget(runtime.operations))
+    runtime.engine.listeners.append(lambda _pipeline: bus.wake())
+    managed = ManagedRules(ctx, changed=bus.wake)
+    pipelines.created_hooks.append(managed.sync)
+    pipelines.updated_hooks.append(managed.sync)
+    pipelines.deleted_hooks.append(managed.forget)
+    repos.add_push_hook(PushEvents(ctx, repos, wake=bus.wake))
+
+    # V2 triggers: webhooks from git hosts and pushes to hosted repositories.
+    webhooks = webhook_wiring.build(
+        ctx,
+        start=functools.partial(start_recorded, runtime.operations),
+        server_url=server_url,
+        changed_files=probe.changed_files,
+    )
+    repos.add_push_hook(HostedPushTriggers(repos, webhooks.router))
     return Services(
+        bus=bus,
+        connections=connections,
+        webhooks=webhooks,
         poller=poller,
         ctx=ctx,
         pipelines=pipelines,
@@ -141,11 +179,15 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         services.pipelines, services.tags, services.action_types
     )
     executions.register(pipeline_endpoint, services.runtime)
+    webhook_api.register(pipeline_endpoint, services.webhooks.service)
     jobs.register(pipeline_endpoint, services.runtime.jobs)
     dispatcher.add(pipeline_endpoint)
     dispatcher.add(codecommit.build_endpoint(services.repos))
     dispatcher.add(codebuild.build_endpoint(services.builds, services.build_runner))
     for endpoint in secret_endpoints(services.secrets):
+        dispatcher.add(endpoint)
+    dispatcher.add(events_api.build_endpoint(services.bus))
+    for endpoint in connection_api.build_endpoints(services.connections):
         dispatcher.add(endpoint)
 
     async def health(_request: Request) -> Response:
@@ -162,6 +204,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         services.builds.recover()
         services.runtime.start()
+        services.bus.start()
         services.poller.start()
         if settings.example:
             from stageline.example import seed
@@ -172,6 +215,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         finally:
             services.poller.stop()
             services.build_runner.stop()
+            services.bus.stop()
             services.runtime.stop()
             services.ctx.db.dispose()
 
@@ -188,6 +232,13 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             *git_routes(services.repos),
             *log_routes(services.runtime.logs),
             *function_routes(services.functions),
+            *event_routes(services.bus),
+            *connection_api.connection_routes(services.connections),
+            *webhook_api.webhook_routes(
+                services.webhooks.service,
+                services.webhooks.router,
+                connection_secret=services.connections.webhook_secret,
+            ),
             *agent_routes(
                 services.runtime.jobs,
                 services.runtime.artifacts,

@@ -1,4 +1,5 @@
-"""What polling asks a source for: the revision its action would take right now."""
+"""What polling and triggers ask a source: the revision its action would take right now,
+and the files a range of commits changed."""
 
 from __future__ import annotations
 
@@ -29,11 +30,26 @@ class SourceProbe:
                 )
             except (BranchDoesNotExist, EmptyRepository, RepositoryDoesNotExist):
                 return None
-        if self._loaded is None:
-            self._loaded = self._registry()
-        provider = self._loaded.get(action.type)
-        poll = getattr(provider, "poll_revision", None)
+        poll = getattr(self._provider(action), "poll_revision", None)
         if poll is None:
             return None
         revision: str | None = poll(action.configuration)
         return revision
+
+    def changed_files(self, action: ActionDecl, old: str | None, new: str) -> list[str] | None:
+        """The paths changed between two commits of the action's repository (trigger file
+        path filters), None when the source cannot tell."""
+        if action.type == sources.CODECOMMIT:
+            return self.repos.changed_files(
+                action.configuration.get("RepositoryName", ""), old, new
+            )
+        diff = getattr(self._provider(action), "changed_files", None)
+        if diff is None:
+            return None
+        files: list[str] | None = diff(action.configuration, old, new)
+        return files
+
+    def _provider(self, action: ActionDecl) -> object:
+        if self._loaded is None:
+            self._loaded = self._registry()
+        return self._loaded.get(action.type)

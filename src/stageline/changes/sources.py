@@ -64,14 +64,16 @@ def polled(action: ActionDecl, raw: Mapping[str, Any]) -> bool:
     """Polled on a schedule: CodeCommit, S3 and GitHub (version 1) with PollForSourceChanges true,
     AWS's default when it is unset. Connections have no such setting on AWS, which relies on the
     provider's webhooks; stageline may not be reachable from the provider, so it also polls
-    connection sources whose DetectChanges is true (the default). V2 triggers replace polling."""
+    connection sources whose DetectChanges is true (the default). ECR sources are started by
+    the registry's push events on AWS; a plain registry sends none, so stageline polls the
+    tag. V2 triggers replace polling."""
     if has_trigger(raw, action.name):
         return False
     if action.type in (CODECOMMIT, S3, GITHUB_V1):
         return _flag(action.configuration, "PollForSourceChanges", True)
     if action.type == CONNECTION:
         return _flag(action.configuration, "DetectChanges", True)
-    return False
+    return action.type == ECR
 
 
 def uses_event_rule(action: ActionDecl, raw: Mapping[str, Any]) -> bool:

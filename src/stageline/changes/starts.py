@@ -54,3 +54,29 @@ def start_for_revision(
             ],
         )
     return Started(execution_id=execution_id, new_revision=seen != revision)
+
+
+def start_recorded(
+    operations: Operations,
+    pipeline_name: str,
+    *,
+    trigger_type: str,
+    trigger_detail: str | None = None,
+    source_revisions: list[dict[str, str]] | None = None,
+) -> str:
+    """``Operations.start`` for changes seen by a push or webhook: each pinned revision also
+    becomes its action's last seen, so the poller does not start the same commit again."""
+    engine = operations.engine
+    with engine.transaction(pipeline_name) as (conn, writer):
+        for pinned in source_revisions or ():
+            store.record(
+                conn, pipeline_name, pinned["actionName"], pinned["revisionValue"], writer.now
+            )
+        return operations.start_in(
+            conn,
+            writer,
+            pipeline_name,
+            trigger_type=trigger_type,
+            trigger_detail=trigger_detail,
+            source_revisions=source_revisions,
+        )

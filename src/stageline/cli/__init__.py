@@ -7,6 +7,8 @@ import click
 from stageline import __version__
 from stageline.cli.agent import agent
 from stageline.cli.builds import build
+from stageline.cli.connections import connection
+from stageline.cli.events import events
 from stageline.cli.functions import function
 from stageline.cli.logs import logs
 from stageline.cli.pipelines import apply, delete, get, lint, list_pipelines
@@ -14,6 +16,7 @@ from stageline.cli.repos import repo
 from stageline.cli.run import run
 from stageline.cli.secrets import secret
 from stageline.cli.server import server
+from stageline.cli.webhooks import webhook
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,3 +42,6 @@ main.add_command(function)
 main.add_command(logs)
 main.add_command(build)
 main.add_command(secret)
+main.add_command(events)
+main.add_command(connection)
+main.add_command(webhook)

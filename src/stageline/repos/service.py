@@ -216,6 +216,16 @@ class RepositoryService:
         raw = self.git.run(["cat-file", "commit", commit_id], git_dir=self.git_dir(name)).stdout
         return parse_commit(commit_id, raw)
 
+    def changed_files(self, name: str, old: str | None, new: str) -> list[str]:
+        """Paths that differ between two commits (every file of ``new`` when ``old`` is None)."""
+        new_id = self.resolve(name, new)
+        if old is None:
+            args = ["ls-tree", "-r", "-z", "--name-only", new_id]
+        else:
+            args = ["diff", "--name-only", "-z", "--no-renames", self.resolve(name, old), new_id]
+        out = self.git.run(args, git_dir=self.git_dir(name)).stdout
+        return [p.decode(errors="surrogateescape") for p in out.split(b"\0") if p]
+
     def export(self, name: str, commit: str, dest_dir: Path) -> str:
         """Write the files of ``commit`` into ``dest_dir``; returns the full commit id."""
         commit_id = self.resolve(name, commit)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from stageline.changes.polling import Poller
+from stageline.changes.starts import start_recorded
 from stageline.definitions.model import ActionDecl
 from tests.support.declarations import action, pipeline
 from tests.support.harness import Harness, fake_build
@@ -114,3 +115,17 @@ def test_unreachable_sources_and_unpolled_actions_start_nothing(h: Harness) -> N
     assert poller.tick() == 0
     probe.broken = False
     assert poller.tick() == 1
+
+
+def test_a_commit_a_webhook_started_is_not_started_again_by_polling(h: Harness) -> None:
+    h.create(pipeline("p", ("Source", [_codecommit()]), ("Build", [fake_build("B")])))
+    probe = FakeProbe()
+    poller = Poller(h.rt.operations, probe, interval_s=60)
+    probe.revision = "a" * 40
+    assert poller.tick() == 0
+
+    pinned = [{"actionName": "Source", "revisionType": "COMMIT_ID", "revisionValue": "d" * 40}]
+    start_recorded(h.rt.operations, "p", trigger_type="WebhookV2", source_revisions=pinned)
+    probe.revision = "d" * 40
+    assert poller.tick() == 0, "the webhook's start already took this commit"
+    assert [t for t, _ in _triggers(h, "p")] == ["CreatePipeline", "WebhookV2"]
