@@ -14,8 +14,9 @@ Medians over the runs. Then the push path:
 * git push -> first action started: a pipeline whose CodeCommit source has
   ``PollForSourceChanges`` false (so stageline's managed rule starts it), a commit pushed
   with the real ``git push`` to the hosted repository; the time from ``git push``
-  returning to the source action's ``startTime`` (ListActionExecutions), against the
-  target of 200 ms. AWS's event path takes seconds to a minute.
+  returning (and from it starting) to the source action's ``startTime``
+  (ListActionExecutions), against the target of 200 ms. AWS's event path takes seconds to
+  a minute.
 
 No assertions: figures and ratios to read.
 
@@ -204,8 +205,11 @@ def measure_event_throughput(
         sink.close()
 
 
-def measure_push_latency(server: ServerProcess, work: Path, *, pushes: int = 20) -> list[float]:
-    """Milliseconds from each ``git push`` returning to its execution's source action start."""
+def measure_push_latency(
+    server: ServerProcess, work: Path, *, pushes: int = 20
+) -> list[tuple[float, float]]:
+    """Per push, milliseconds from ``git push`` starting and from it returning to its
+    execution's source action start (negative: the action started before git returned)."""
     git = GitClient(work / "home")
     repo = "bench-push"
     server.client("codecommit").create_repository(repositoryName=repo)
@@ -239,11 +243,12 @@ def measure_push_latency(server: ServerProcess, work: Path, *, pushes: int = 20)
         return bool(summaries) and all(s["status"] != "InProgress" for s in summaries)
 
     _wait(all_done, timeout=60)
-    latencies: list[float] = []
+    latencies: list[tuple[float, float]] = []
     for n in range(pushes):
         seen = set(source_starts())
         (checkout / "app.py").write_text(f"print({n + 1})\n")
         git.commit(checkout, f"change {n + 1}")
+        began = time.time()
         git.ok("push", "--quiet", "origin", "HEAD:main", cwd=checkout)
         pushed = time.time()
         deadline = time.monotonic() + 30
@@ -253,7 +258,7 @@ def measure_push_latency(server: ServerProcess, work: Path, *, pushes: int = 20)
             time.sleep(0.005)
         if not new:
             raise SystemExit(f"push {n + 1} started no execution within 30 s")
-        latencies.append((min(new) - pushed) * 1000)
+        latencies.append(((min(new) - began) * 1000, (min(new) - pushed) * 1000))
         _wait(all_done, timeout=60)  # one at a time: each push is measured alone
     return latencies
 
@@ -298,12 +303,17 @@ def main() -> None:
 
             # 2. git push -> the pipeline's first action started, through the managed rule
             latencies = measure_push_latency(server, Path(tmp), pushes=args.pushes)
-            push_ms = statistics.median(latencies)
-            print(f"git push returned -> source action started, {len(latencies)} pushes:")
+            from_start = [a for a, _ in latencies]
+            from_return = [b for _, b in latencies]
+            print(f"git push -> source action started, {len(latencies)} pushes (medians):")
             print(
-                f"  median {push_ms:6.0f} ms   p90 {_p90(latencies):6.0f} ms  "
-                f"({TARGET_PUSH_MS / max(push_ms, 1e-3):.1f}x under the target of "
-                f"{TARGET_PUSH_MS:.0f} ms)"
+                f"  from git push returning  {statistics.median(from_return):6.0f} ms  "
+                f"(p90 {_p90(from_return):.0f} ms; the target is under {TARGET_PUSH_MS:.0f} ms; "
+                "below 0: the action started before git had returned)"
+            )
+            print(
+                f"  from git push starting   {statistics.median(from_start):6.0f} ms  "
+                f"(p90 {_p90(from_start):.0f} ms; the whole push included)"
             )
         finally:
             server.stop()

@@ -94,7 +94,8 @@ from stageline.config import (
     default=60.0,
     show_default=True,
     envvar="STAGELINE_POLL_INTERVAL",
-    help="Seconds between checks of source actions with PollForSourceChanges true.",
+    help="Seconds between checks of polled source actions (PollForSourceChanges true or unset; "
+    "connection and ECR sources); a new revision starts one execution.",
 )
 @click.option(
     "--event-retry-seconds",
