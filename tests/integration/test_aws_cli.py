@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.aws_cli import AWS, aws_env
 from tests.support.declarations import codebuild, codecommit, pipeline
 from tests.support.server import ServerProcess
-
-AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 
 
 class AwsCli:
     def __init__(self, url: str, home: Path) -> None:
         self.url = url
-        self.env = {
-            **os.environ,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_CONFIG_FILE": str(home / "config"),
-            "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-            "AWS_PAGER": "",
-        }
+        self.env = aws_env(home)
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         assert AWS, "the aws CLI is installed with the test extras"

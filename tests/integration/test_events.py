@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,11 +18,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.aws_cli import aws_json
 from tests.support.git import GitClient
 from tests.support.pipelines import Watcher, declaration, gate, source, wait_until
 from tests.support.server import ServerProcess, start_server
 
-AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 SEED_PATTERN = {
     "source": ["aws.codecommit"],
     "detail-type": ["CodeCommit Repository State Change"],
@@ -104,26 +103,7 @@ def _stageline(server: ServerProcess, *args: str) -> subprocess.CompletedProcess
 
 
 def _aws(server: ServerProcess, home: Path, *args: str) -> Any:
-    assert AWS, "the aws CLI is installed with the test extras"
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_PAGER": "",
-    }
-    done = subprocess.run(
-        [AWS, "events", *args, "--endpoint-url", server.url, "--output", "json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=home,
-    )
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout) if done.stdout.strip() else None
+    return aws_json(server.url, home, "events", *args)
 
 
 def test_rules_and_targets_through_boto3(events: Any, unique: str) -> None:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,10 +27,9 @@ from stageline.api.app import build_services, create_app
 from stageline.cli import main
 from stageline.config import Settings
 from stageline.repos import RefUpdate
+from tests.support.aws_cli import aws_json
 from tests.support.git import GitClient
 from tests.support.server import ServerProcess
-
-AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 
 
 @pytest.fixture(scope="module")
@@ -170,25 +166,11 @@ def test_codecommit_errors_have_codecommit_names(cc: Any, unique: str) -> None:
 def test_the_aws_cli_reads_a_repository(
     server: ServerProcess, cc: Any, tmp_path: Path, unique: str
 ) -> None:
-    assert AWS, "the aws CLI is installed with the test extras"
     name = f"cli-{unique}"
     cc.create_repository(repositoryName=name, repositoryDescription="via boto3")
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(tmp_path / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
-        "AWS_PAGER": "",
-    }
-    result = subprocess.run(
-        [AWS, "codecommit", "get-repository", "--repository-name", name,
-         "--endpoint-url", server.url, "--output", "json"],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    meta = json.loads(result.stdout)["repositoryMetadata"]
+    meta = aws_json(
+        server.url, tmp_path, "codecommit", "get-repository", "--repository-name", name
+    )["repositoryMetadata"]
     assert meta["repositoryName"] == name
     assert meta["repositoryDescription"] == "via boto3"
     assert meta["cloneUrlHttp"] == f"{server.url}/git/{name}"

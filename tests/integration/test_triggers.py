@@ -7,10 +7,6 @@ A real server process, real git pushes over smart HTTP, boto3 and the ``aws`` CL
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +15,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.support.aws_cli import aws_json
 from tests.support.git import GitClient
 from tests.support.pipelines import Watcher, commands, declaration, source, wait_until
 from tests.support.server import ServerProcess, start_server
 
-AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 REGION, ACCOUNT = "us-east-1", "123456789012"
 
 
@@ -66,23 +62,8 @@ def _source_revision(watcher: Watcher, execution_id: str) -> str:
     return str(execution["artifactRevisions"][0]["revisionId"])
 
 
-def _aws(server: ServerProcess, *args: str) -> Any:
-    assert AWS, "the aws CLI is installed with the test dependencies"
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": REGION,
-    }
-    out = subprocess.run(
-        [AWS, "--endpoint-url", server.url, "--output", "json", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout) if out.stdout.strip() else None
+def _aws(server: ServerProcess, home: Path, *args: str) -> Any:
+    return aws_json(server.url, home, *args)
 
 
 def test_the_seeds_rule_starts_the_pipeline_on_a_push_to_main(
@@ -104,15 +85,17 @@ def test_the_seeds_rule_starts_the_pipeline_on_a_push_to_main(
     (tmp_path / "rule.json").write_text(json.dumps(rule))
     created = _aws(
         server,
+        tmp_path,
         "events",
         "put-rule",
         "--name",
         f"on-push-{unique}",
         "--event-pattern",
-        f"file://{tmp_path / 'rule.json'}",
+        "file://rule.json",  # as the seed writes it, relative to the working directory
     )
     _aws(
         server,
+        tmp_path,
         "events",
         "put-targets",
         "--rule",

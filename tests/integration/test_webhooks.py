@@ -9,10 +9,6 @@ real git. The deliveries are what GitHub sends: a ``push`` payload signed with H
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,11 +19,11 @@ from click.testing import CliRunner
 
 from stageline.cli import main
 from stageline.webhooks.auth import sign
+from tests.support.aws_cli import aws_json
 from tests.support.git import GitClient
 from tests.support.pipelines import Watcher, commands, declaration, source
 from tests.support.server import ServerProcess
 
-AWS = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 SECRET = "integration-webhook-secret"
 
 
@@ -66,25 +62,7 @@ def deliver(url: str, body: bytes, secret: str) -> httpx.Response:
 
 
 def aws_cli(server: ServerProcess, home: Path, *args: str) -> Any:
-    assert AWS, "the aws CLI is installed with the test extras"
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": str(home / "config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(home / "credentials"),
-        "AWS_PAGER": "",
-    }
-    result = subprocess.run(
-        [AWS, "codepipeline", *args, "--endpoint-url", server.url, "--output", "json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout) if result.stdout.strip() else None
+    return aws_json(server.url, home, "codepipeline", *args)
 
 
 def test_a_signed_push_to_a_webhook_starts_its_pipeline(

@@ -1,7 +1,13 @@
-"""The event bus's pure parts: EventBridge pattern matching and target input transformation.
+"""stageline's EventBridge-compatible event bus.
 
-A library with no I/O, so the bus, the API (``TestEventPattern``, ``PutRule`` and
-``PutTargets`` validation) and the CLI share one implementation of EventBridge's rules.
+``patterns`` and ``transform`` are the pure parts, EventBridge's pattern matching and
+target input transformation, with no I/O, so the bus, the API (``TestEventPattern``,
+``PutRule`` and ``PutTargets`` validation) and the CLI share one implementation; they
+are what this package exports. The bus itself: ``store`` (rules and targets),
+``rules`` (the API's rule operations), ``publish`` (the outbox to deliveries),
+``deliveries`` and ``courier`` (at-least-once delivery, retries, the dead-letter
+queue), ``targets`` (HTTP and command targets), ``schedules`` and ``bus``, which
+runs them in one background thread.
 """
 
 from stageline.events.patterns import (
