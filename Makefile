@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8787
 DATA_DIR ?= .stageline
 
-.PHONY: run test install install-test lint typecheck bench clean
+.PHONY: run test install install-test lint typecheck bench clean screenshots
 
 $(BIN)/stageline: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: install-test
 
 typecheck: install-test
 	$(BIN)/mypy
+
+# Refresh the console screenshots the README shows (the e2e tests take them).
+screenshots: install-test
+	STAGELINE_SCREENSHOTS=docs/screenshots scripts/test tests/e2e -q
 
 bench: install-test
 	$(BIN)/python bench/api_latency.py

@@ -38,6 +38,7 @@ from stageline.codebuild.runner import BuildRunner
 from stageline.codebuild.service import BuildService
 from stageline.config import Settings
 from stageline.connections.service import ConnectionService
+from stageline.console import Console
 from stageline.events.bus import EventBus
 from stageline.functions import FunctionStore
 from stageline.functions.routes import function_routes
@@ -189,6 +190,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
     dispatcher.add(events_api.build_endpoint(services.bus))
     for endpoint in connection_api.build_endpoints(services.connections):
         dispatcher.add(endpoint)
+    console = Console(services)
 
     async def health(_request: Request) -> Response:
         with services.ctx.db.read() as conn:
@@ -206,6 +208,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         services.runtime.start()
         services.bus.start()
         services.poller.start()
+        console.start()
         if settings.example:
             from stageline.example import seed
 
@@ -213,6 +216,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         try:
             yield
         finally:
+            console.stop()
             services.poller.stop()
             services.build_runner.stop()
             services.bus.stop()
@@ -229,6 +233,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
             ),
             Route("/", root, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
+            *console.routes(),
             *git_routes(services.repos),
             *log_routes(services.runtime.logs),
             *function_routes(services.functions),

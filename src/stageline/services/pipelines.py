@@ -9,6 +9,7 @@ same way whichever client wrote it.
 from __future__ import annotations
 
 import copy
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from stageline.services.context import ServiceContext
 from stageline.services.tags import check_new_tags
 from stageline.store import pipelines as store
 from stageline.store import tags as tag_store
+
+log = logging.getLogger(__name__)
 
 MAX_PIPELINES = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -141,6 +144,8 @@ class PipelineService:
         # Called inside UpdatePipeline's transaction with the new version (managed event rules).
         self.updated_hooks: list[CreatedHook] = []
         self.deleted_hooks: list[Callable[[Connection, str], None]] = []
+        # Told a pipeline's name once an update or delete has committed (live console views).
+        self.changed_listeners: list[Callable[[str], None]] = []
         # Callbacks queued by hooks, run once this thread's transaction has committed.
         self._local = threading.local()
 
@@ -250,15 +255,27 @@ class PipelineService:
                 ) from exc
             for hook in self.updated_hooks:
                 hook(conn, row, stored)
-            return self._view(conn, row, copy.deepcopy(stored))
+            view = self._view(conn, row, copy.deepcopy(stored))
+        self._changed(name)
+        return view
 
     def delete(self, name: str) -> None:
         """Deleting a pipeline that does not exist succeeds, as it does on AWS."""
         with self.ctx.db.write() as conn:
-            if store.delete_pipeline(conn, name):
+            deleted = store.delete_pipeline(conn, name)
+            if deleted:
                 tag_store.remove_all(conn, self.ctx.arns.pipeline(name))
                 for hook in self.deleted_hooks:
                     hook(conn, name)
+        if deleted:
+            self._changed(name)
+
+    def _changed(self, name: str) -> None:
+        for listener in self.changed_listeners:
+            try:
+                listener(name)
+            except Exception:  # a broken listener must not fail a committed change
+                log.exception("pipeline change listener failed")
 
     def list(
         self, *, next_token: str | None, max_results: int | None
