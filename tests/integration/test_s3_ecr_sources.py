@@ -217,8 +217,9 @@ def test_an_ecr_source_outputs_image_detail_json(
                         [
                             f'export DETAIL="$(python3 -c "{read}")"',
                             'export VARS="#{Image.ImageDigest}|#{Image.ImageTag}"',
+                            'export ACCOUNT="$(echo "$CODEBUILD_BUILD_ARN" | cut -d: -f5)"',
                         ],
-                        outputVariables=["DETAIL", "VARS"],
+                        outputVariables=["DETAIL", "VARS", "ACCOUNT"],
                     )
                 ],
             ),
@@ -230,7 +231,11 @@ def test_an_ecr_source_outputs_image_detail_json(
     account = cp.get_pipeline(name=name)["metadata"]["pipelineArn"].split(":")[4]
     uri = f"{registry.host}/{repository}@{image.digest}"
     outputs = w.actions(ex)["Read"]["output"]["outputVariables"]
-    assert outputs == {"DETAIL": f"{uri} {account}", "VARS": f"{image.digest}|stable"}
+    assert outputs == {
+        "DETAIL": f"{uri} {account}",
+        "VARS": f"{image.digest}|stable",
+        "ACCOUNT": account,  # the build ARN names the pipeline's account
+    }
     variables = w.actions(ex)["Image"]["output"]["outputVariables"]
     assert variables == {
         "RegistryId": account,

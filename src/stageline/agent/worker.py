@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from stageline import arns
 from stageline.agent.registry import ProviderRegistry
 from stageline.artifacts import UnsafeArchiveError, extract_zip, zip_directory
 from stageline.artifacts.store import ArtifactStore
@@ -259,7 +260,7 @@ class Agent:
                 action_name=context["action"]["name"],
                 action_execution_id=context["action"]["actionExecutionId"],
                 region=extra.get("region", ""),
-                account_id="",
+                account_id=_account_of(context.get("pipelineArn", "")),
             ),
             workspace=workspace,
             inputs=inputs,
@@ -345,3 +346,9 @@ def _upload(store: ArtifactStore, key: str, directory: Path) -> None:
 
 
 LocalFinish = Callable[[str, JobResult], None]
+
+
+def _account_of(pipeline_arn: str) -> str:
+    """The account of ``arn:aws:codepipeline:REGION:ACCOUNT:NAME``; empty when it has none."""
+    parsed = arns.parse(pipeline_arn)
+    return parsed.account_id if parsed is not None else ""
