@@ -37,7 +37,10 @@ SCREENSHOTS = ROOT / os.environ.get("STAGELINE_SCREENSHOTS", "build/screenshots"
 TIMEOUT_MS = 30_000
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open it keeps an event
+# loop running on the main thread, and every later test that calls asyncio.run()
+# (Starlette's TestClient among them) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing; scripts/test installs Debian's chromium")

@@ -205,6 +205,7 @@ def server(
         sock.close()
         raise click.ClickException(str(exc)) from exc
     click.echo(f"stageline listening on {url}", err=False)
+    click.echo(f"  console: {url}/console/")
     click.echo(f"  data dir: {settings.data_dir.resolve()}")
     click.echo(
         "  try: AWS_ACCESS_KEY_ID=stageline AWS_SECRET_ACCESS_KEY=stageline AWS_DEFAULT_REGION="
