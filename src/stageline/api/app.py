@@ -39,6 +39,7 @@ from stageline.codebuild.service import BuildService
 from stageline.config import Settings
 from stageline.connections.service import ConnectionService
 from stageline.console import Console
+from stageline.engine.core import Engine
 from stageline.events.bus import EventBus
 from stageline.functions import FunctionStore
 from stageline.functions.routes import function_routes
@@ -50,6 +51,7 @@ from stageline.services.context import ServiceContext
 from stageline.services.pipelines import PipelineService
 from stageline.services.tags import TagService
 from stageline.store import migrate
+from stageline.store.changefeed import ChangeFeed
 from stageline.store.db import Database
 from stageline.triggers.hosted import HostedPushTriggers
 from stageline.webhooks import wiring as webhook_wiring
@@ -73,6 +75,7 @@ class Services:
     bus: EventBus
     connections: ConnectionService
     webhooks: webhook_wiring.Webhooks
+    change_feed: ChangeFeed
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -155,7 +158,17 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         changed_files=probe.changed_files,
     )
     repos.add_push_hook(HostedPushTriggers(repos, webhooks.router))
+
+    # Replicas on one PostgreSQL pass each other their changes, so live pages, long polls and
+    # agents on each see what was done through any (nothing to do on SQLite: one process).
+    change_feed = ChangeFeed(db)
+    runtime.engine.relays.append(change_feed.executions_changed)
+    pipelines.relays.append(change_feed.pipeline_changed)
+    change_feed.on_executions.append(runtime.engine.notify_local)
+    change_feed.on_pipeline.append(pipelines.notify_local)
+    change_feed.on_anything.append(functools.partial(_all_changed, runtime.engine, pipelines))
     return Services(
+        change_feed=change_feed,
         bus=bus,
         connections=connections,
         webhooks=webhooks,
@@ -171,6 +184,20 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         build_runner=build_runner,
         secrets=secrets,
     )
+
+
+def _all_changed(engine: Engine, pipelines: PipelineService) -> None:
+    """The change feed may have missed other replicas' messages (it lost its connection): tell
+    this process's listeners that every pipeline changed and that jobs came and went. Repeated
+    wake-ups cost nothing; a pipeline deleted meanwhile is shown until its page is reloaded."""
+    token: str | None = None
+    while True:
+        rows, token = pipelines.list(next_token=token, max_results=100)
+        for row in rows:
+            engine.notify_local(row.name, True, True)
+            pipelines.notify_local(row.name)
+        if token is None:
+            return
 
 
 def create_app(settings: Settings, services: Services | None = None) -> Starlette:
@@ -209,6 +236,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         services.bus.start()
         services.poller.start()
         console.start()
+        services.change_feed.start()
         if settings.example:
             from stageline.example import seed
 
@@ -216,6 +244,7 @@ def create_app(settings: Settings, services: Services | None = None) -> Starlett
         try:
             yield
         finally:
+            services.change_feed.stop()
             console.stop()
             services.poller.stop()
             services.build_runner.stop()

@@ -33,6 +33,7 @@ log = logging.getLogger("stageline.engine")
 
 MAX_STEPS = 10_000
 Listener = Callable[[str], None]
+Relay = Callable[[str, bool, bool], None]  # pipeline, jobs created, jobs cancelled
 
 
 @dataclass
@@ -57,6 +58,9 @@ class Engine:
         self.job_listeners: list[Callable[[], None]] = []
         # Called after a commit that cancelled open jobs, so agents stop working on them.
         self.cancel_listeners: list[Callable[[], None]] = []
+        # Told of every change this process commits, to pass it on to other processes (the
+        # change feed); their changes come back in through notify_local, never to the relays.
+        self.relays: list[Relay] = []
 
     # --- transactions ---------------------------------------------------------------------
 
@@ -73,7 +77,19 @@ class Engine:
             )
         return found
 
-    def notify(self, pipeline_name: str, jobs_created: bool) -> None:
+    def notify(self, pipeline_name: str, jobs_created: bool, jobs_cancelled: bool = False) -> None:
+        """A commit of this process changed ``pipeline_name``: tell its listeners, then the relays."""
+        self.notify_local(pipeline_name, jobs_created, jobs_cancelled)
+        for relay in self.relays:
+            try:
+                relay(pipeline_name, jobs_created, jobs_cancelled)
+            except Exception:  # a broken relay must not undo a committed change
+                log.exception("change relay failed")
+
+    def notify_local(
+        self, pipeline_name: str, jobs_created: bool, jobs_cancelled: bool = False
+    ) -> None:
+        """Tell this process's listeners only: how changes other processes made arrive."""
         for listener in self.listeners:
             try:
                 listener(pipeline_name)
@@ -82,6 +98,9 @@ class Engine:
         if jobs_created:
             for wake in self.job_listeners:
                 wake()
+        if jobs_cancelled:
+            for poke in self.cancel_listeners:
+                poke()
 
     # --- advancing ------------------------------------------------------------------------
 
@@ -363,11 +382,10 @@ class _Tx:
         self._cm.__exit__(exc_type, exc, tb)
         if exc_type is None:
             self.engine.notify(
-                self.pipeline_name, self.step.jobs_created or self.writer.jobs_created
+                self.pipeline_name,
+                self.step.jobs_created or self.writer.jobs_created,
+                self.writer.jobs_cancelled,
             )
-            if self.writer.jobs_cancelled:
-                for listener in self.engine.cancel_listeners:
-                    listener()
 
 
 def new_id() -> str:

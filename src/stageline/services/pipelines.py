@@ -146,6 +146,9 @@ class PipelineService:
         self.deleted_hooks: list[Callable[[Connection, str], None]] = []
         # Told a pipeline's name once an update or delete has committed (live console views).
         self.changed_listeners: list[Callable[[str], None]] = []
+        # Told too, to pass the change on to other processes (the change feed); their changes
+        # come back in through notify_local, never to the relays.
+        self.relays: list[Callable[[str], None]] = []
         # Callbacks queued by hooks, run once this thread's transaction has committed.
         self._local = threading.local()
 
@@ -271,6 +274,15 @@ class PipelineService:
             self._changed(name)
 
     def _changed(self, name: str) -> None:
+        self.notify_local(name)
+        for relay in self.relays:
+            try:
+                relay(name)
+            except Exception:  # a broken relay must not fail a committed change
+                log.exception("pipeline change relay failed")
+
+    def notify_local(self, name: str) -> None:
+        """Tell this process's listeners only: how other processes' updates and deletes arrive."""
         for listener in self.changed_listeners:
             try:
                 listener(name)
