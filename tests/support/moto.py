@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
+from tests.support.processes import Announced, await_http, launch, stop
 
 #: Credentials moto accepts; tests hand them to boto3 and to the server's environment.
 CREDENTIALS = {
@@ -33,10 +30,11 @@ _URL_LINE = re.compile(r"Running on (http://127\.0\.0\.1:\d+)")
 class MotoServer:
     """A running moto_server: its URL, its output, and boto3 clients pointed at it."""
 
-    def __init__(self, proc: subprocess.Popen[str], url: str, log: list[str]) -> None:
-        self.proc = proc
+    def __init__(self, started: Announced, url: str) -> None:
+        self.started = started
+        self.proc = started.proc
         self.url = url
-        self.log = log
+        self.log = started.log
 
     def client(self, service: str = "s3") -> Any:
         import boto3
@@ -55,15 +53,7 @@ class MotoServer:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        stop(self.proc, self.started.pump)
 
 
 def moto_binary() -> Path:
@@ -73,41 +63,16 @@ def moto_binary() -> Path:
 
 def start_moto(timeout: float = 30.0) -> MotoServer:
     """Start moto_server on a free loopback port (it picks one; we read it from its output)."""
-    proc = subprocess.Popen(
+    started = launch(
         [str(moto_binary()), "-H", "127.0.0.1", "-p", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        announce=_URL_LINE,
+        what="moto_server",
         env={**os.environ, **CREDENTIALS, "PYTHONUNBUFFERED": "1"},
+        timeout=timeout,
     )
-    log: list[str] = []
-    found: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.append(line)
-            match = _URL_LINE.search(line)
-            if match and not found:
-                found.append(match.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(timeout) or not found:
-        proc.kill()
-        raise RuntimeError("moto_server did not start:\n" + "".join(log))
-    server = MotoServer(proc, found[0], log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{server.url}/moto-api/", timeout=2)
-            return server
-        except httpx.TransportError:
-            time.sleep(0.05)
-    server.stop()
-    raise RuntimeError("moto_server never answered:\n" + "".join(log))
+    server = MotoServer(started, started.match.group(1))
+    await_http(started, f"{server.url}/moto-api/", what="moto_server", timeout=timeout)
+    return server
 
 
 @contextmanager

@@ -16,10 +16,7 @@ import io
 import json
 import re
 import shutil
-import subprocess
 import tarfile
-import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +24,8 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import httpx
+
+from tests.support.processes import Announced, await_http, launch, stop
 
 REGISTRY_BINARY = Path("/usr/bin/docker-registry")
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -68,25 +67,18 @@ def registry_available() -> bool:
 class RegistryServer:
     """A running docker-registry: its base URL (``http://127.0.0.1:PORT``) and its output."""
 
-    def __init__(self, proc: subprocess.Popen[str], url: str, log: list[str]) -> None:
-        self.proc = proc
+    def __init__(self, started: Announced, url: str) -> None:
+        self.started = started
+        self.proc = started.proc
         self.url = url
-        self.log = log
+        self.log = started.log
 
     @property
     def host(self) -> str:
         return self.url.removeprefix("http://")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        stop(self.proc, self.started.pump)
 
 
 def start_registry(root: Path, timeout: float = 30.0) -> RegistryServer:
@@ -97,42 +89,22 @@ def start_registry(root: Path, timeout: float = 30.0) -> RegistryServer:
     (root / "data").mkdir(parents=True, exist_ok=True)
     config = root / "config.yml"
     config.write_text(_CONFIG.format(root=root / "data"))
-    proc = subprocess.Popen(
+    started = launch(
         [binary, "serve", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        announce=_LISTENING,
+        what="docker-registry",
         env={"PATH": "/usr/bin:/bin"},
+        timeout=timeout,
     )
-    log: list[str] = []
-    found: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.append(line)
-            match = _LISTENING.search(line)
-            if match and not found:
-                found.append(f"http://{match.group(1)}")
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(timeout) or not found:
-        proc.kill()
-        raise RuntimeError("docker-registry did not start:\n" + "".join(log))
-    server = RegistryServer(proc, found[0], log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{server.url}/v2/", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    server.stop()
-    raise RuntimeError("docker-registry never answered /v2/:\n" + "".join(log))
+    server = RegistryServer(started, f"http://{started.match.group(1)}")
+    await_http(
+        started,
+        f"{server.url}/v2/",
+        what="docker-registry",
+        timeout=timeout,
+        ok=lambda response: response.status_code == 200,
+    )
+    return server
 
 
 @contextmanager

@@ -8,11 +8,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+from tests.support.processes import await_http, launch, stop
 
 URL_LINE = re.compile(r"stageline listening on (http://\S+)")
 
@@ -46,16 +45,7 @@ class ServerProcess:
         )
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.pump.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
+        stop(self.proc, self.pump, sig)
 
 
 def start_server(
@@ -81,41 +71,20 @@ def start_server(
         *(() if "--poll-interval" in extra else ("--poll-interval", "3600")),
         *extra,
     ]
-    proc = subprocess.Popen(
+    started = launch(
         cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        announce=URL_LINE,
+        what="server",
         env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+        timeout=timeout,
         cwd=cwd,
     )
-    log: list[str] = []
-    found: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            log.append(line)
-            m = URL_LINE.search(line)
-            if m and not found:
-                found.append(m.group(1))
-                ready.set()
-        ready.set()
-
-    pump_thread = threading.Thread(target=pump, daemon=True)
-    pump_thread.start()
-    if not ready.wait(timeout) or not found:
-        proc.kill()
-        raise RuntimeError("server did not start:\n" + "".join(log))
-    url = found[0]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return ServerProcess(proc, url, data_dir, log, pump_thread)
-        except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("server never became healthy:\n" + "".join(log))
+    url = started.match.group(1)
+    await_http(
+        started,
+        f"{url}/health",
+        what="server",
+        timeout=timeout,
+        ok=lambda response: response.status_code == 200,
+    )
+    return ServerProcess(started.proc, url, data_dir, started.log, started.pump)
