@@ -15,13 +15,9 @@ arrives later does start the pipeline.
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
-
-from sqlalchemy import select
 
 from stageline.changes import sources, store
 from stageline.changes.starts import start_for_revision
@@ -29,7 +25,8 @@ from stageline.definitions.model import ActionDecl, PipelineDecl, pipeline_from_
 from stageline.engine.operations import Operations
 from stageline.engine.status import TriggerType
 from stageline.errors import ApiError
-from stageline.store.schema import pipeline_versions, pipelines
+from stageline.periodic import Periodic
+from stageline.store import pipelines as pipeline_store
 
 log = logging.getLogger("stageline.polling")
 
@@ -44,8 +41,7 @@ class Poller:
         self.ctx = operations.ctx
         self.probe = probe
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("poller", interval_s, self.tick, log)
 
     def tick(self) -> int:
         """Poll every watched action once; returns how many executions were started."""
@@ -103,35 +99,18 @@ class Poller:
         return 0
 
     def _pipelines(self) -> Iterator[tuple[str, PipelineDecl, dict[str, Any]]]:
-        query = (
-            select(pipelines.c.name, pipeline_versions.c.declaration)
-            .join(pipeline_versions, pipeline_versions.c.pipeline_name == pipelines.c.name)
-            .where(pipeline_versions.c.version == pipelines.c.version)
-            .order_by(pipelines.c.name)
-        )
         with self.ctx.db.read() as conn:
-            rows = conn.execute(query).all()
-        for row in rows:
-            raw = json.loads(row.declaration)
+            rows = pipeline_store.current_declarations(conn)
+        for name, raw in rows:
             try:
                 decl = pipeline_from_wire(raw)
             except Exception:  # a stored declaration is valid; never let one stop the others
-                log.exception("pipeline %s could not be read for polling", row.name)
+                log.exception("pipeline %s could not be read for polling", name)
                 continue
-            yield row.name, decl, raw
+            yield name, decl, raw
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="poller", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("polling failed; will try again")
+        self._periodic.stop()

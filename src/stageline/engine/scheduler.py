@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from stageline.engine.jobs import JobService
 from stageline.engine.operations import Operations
+from stageline.periodic import Periodic
 
 log = logging.getLogger("stageline.scheduler")
 
@@ -20,25 +20,14 @@ class Scheduler:
         self.operations = operations
         self.jobs = jobs
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = Periodic("scheduler", interval_s, self.tick, log)
 
     def tick(self) -> int:
         now = self.operations.ctx.clock.now_ms()
         return self.operations.expire_actions(now) + self.jobs.expire_leases()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
-        self._thread.start()
+        self._periodic.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("scheduler tick failed; will retry")
+        self._periodic.stop()

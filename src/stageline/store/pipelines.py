@@ -159,3 +159,18 @@ def list_page(conn: Connection, *, after: str | None, limit: int) -> list[Pipeli
     if after is not None:
         query = query.where(pipelines.c.name > after)
     return [_row(r) for r in conn.execute(query)]
+
+
+def current_declarations(conn: Connection) -> list[tuple[str, dict[str, Any]]]:
+    """Every pipeline's name and current declaration, by name, in one query (for the poller
+    and the trigger router, which look through every pipeline)."""
+    query = (
+        select(pipelines.c.name, pipeline_versions.c.declaration)
+        .join(
+            pipeline_versions,
+            (pipeline_versions.c.pipeline_name == pipelines.c.name)
+            & (pipeline_versions.c.version == pipelines.c.version),
+        )
+        .order_by(pipelines.c.name)
+    )
+    return [(r.name, json.loads(r.declaration)) for r in conn.execute(query)]

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from stageline.store.schema import pipeline_versions, pipelines, webhooks
+from stageline.store.schema import webhooks
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,21 +115,3 @@ def record_error(conn: Connection, name: str, code: str, message: str) -> None:
 
 def _dump(definition: dict[str, Any]) -> str:
     return json.dumps(definition, separators=(",", ":"))
-
-
-def current_declarations(conn: Connection) -> list[tuple[str, dict[str, Any]]]:
-    """Every pipeline's name and current declaration, by name, in one query.
-
-    What the trigger router looks through for each change; it lives here, beside
-    the webhooks, because they are the only readers that need every pipeline at once.
-    """
-    query = (
-        select(pipelines.c.name, pipeline_versions.c.declaration)
-        .join(
-            pipeline_versions,
-            (pipeline_versions.c.pipeline_name == pipelines.c.name)
-            & (pipeline_versions.c.version == pipelines.c.version),
-        )
-        .order_by(pipelines.c.name)
-    )
-    return [(r.name, json.loads(r.declaration)) for r in conn.execute(query)]

@@ -2,7 +2,8 @@
 
 One place that says what each collaborator is: the router reads every
 pipeline's current declaration from the database, starts executions through
-the engine's ``Operations.start`` and asks ``changed_files`` (the source
+``start`` (the server passes ``changes.starts.start_recorded``, which also records
+the commit for polling) and asks ``changed_files`` (the source
 providers') for the files of a commit range a payload did not list.
 """
 
@@ -13,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from stageline.services.context import ServiceContext
+from stageline.store import pipelines as pipeline_store
 from stageline.triggers.router import ChangedFiles, TriggerRouter
-from stageline.webhooks import store as webhook_store
 from stageline.webhooks.service import WebhookService
 
 
@@ -39,7 +40,7 @@ def build(
 
     def pipelines() -> list[tuple[str, Mapping[str, Any]]]:
         with ctx.db.read() as conn:
-            return list(webhook_store.current_declarations(conn))
+            return list(pipeline_store.current_declarations(conn))
 
     return Webhooks(
         service=WebhookService(ctx, start=start, server_url=server_url),

@@ -11,13 +11,14 @@ from stageline.arns import Arns
 from stageline.clock import ManualClock
 from stageline.connections import ConnectionService, names
 from stageline.definitions.catalog import ActionTypeKey
-from stageline.providers.base import JobContext, PipelineContext
+from stageline.providers.base import JobContext
 from stageline.providers.source.connection import ConnectionSource
 from stageline.secrets import SecretStore
 from stageline.services.context import ServiceContext
 from stageline.store import migrate
 from stageline.store.db import Database
 from tests.support.git import GitClient
+from tests.support.jobs import source_context
 from tests.unit.connections.remotes import RemoteRepos, auth_git_server
 
 KEY = ActionTypeKey(
@@ -40,16 +41,7 @@ def job(
         job_id=name,
         action_type=KEY,
         configuration=config,
-        pipeline=PipelineContext(
-            pipeline_name="p",
-            pipeline_arn="arn:aws:codepipeline:eu-west-1:111122223333:p",
-            execution_id="e-1",
-            stage_name="Source",
-            action_name="Source",
-            action_execution_id="a-1",
-            region="eu-west-1",
-            account_id="111122223333",
-        ),
+        pipeline=source_context(),
         workspace=workspace,
         inputs={},
         outputs={"SourceOut": out},

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from stageline.definitions.catalog import ActionTypeKey
-from stageline.providers.base import JobContext, PipelineContext
+from stageline.providers.base import JobContext
 from stageline.providers.source.github import GitHubSource
 from tests.support.git import GitClient
+from tests.support.jobs import source_context
 from tests.unit.connections.remotes import RemoteRepos, auth_git_server
 
 KEY = ActionTypeKey(category="Source", owner="ThirdParty", provider="GitHub", version="1")
@@ -22,16 +23,7 @@ def job(tmp_path: Path, config: dict[str, str], *, name: str = "job") -> JobCont
         job_id=name,
         action_type=KEY,
         configuration=config,
-        pipeline=PipelineContext(
-            pipeline_name="p",
-            pipeline_arn="arn:aws:codepipeline:eu-west-1:111122223333:p",
-            execution_id="e-1",
-            stage_name="Source",
-            action_name="Source",
-            action_execution_id="a-1",
-            region="eu-west-1",
-            account_id="111122223333",
-        ),
+        pipeline=source_context(),
         workspace=tmp_path / name,
         inputs={},
         outputs={"Src": out},

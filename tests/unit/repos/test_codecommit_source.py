@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from stageline.definitions.catalog import ActionTypeKey
-from stageline.providers.base import JobContext, PipelineContext
+from stageline.providers.base import JobContext
 from stageline.providers.source.codecommit import CodeCommitSource
 from stageline.repos import RepositoryService
+from tests.support.jobs import source_context
 from tests.unit.repos.conftest import WorkingCopy
 
 Clone = Callable[[str], WorkingCopy]
@@ -34,16 +35,7 @@ def job(
         job_id="job-1",
         action_type=KEY,
         configuration=config,
-        pipeline=PipelineContext(
-            pipeline_name="p",
-            pipeline_arn="arn:aws:codepipeline:eu-west-1:111122223333:p",
-            execution_id="e-1",
-            stage_name="Source",
-            action_name="Source",
-            action_execution_id="a-1",
-            region="eu-west-1",
-            account_id="111122223333",
-        ),
+        pipeline=source_context(),
         workspace=workspace,
         inputs={},
         outputs=out_dirs,

@@ -328,7 +328,7 @@ def test_a_deleted_target_pipeline_is_reported(env: Env) -> None:
 
 
 def test_the_router_reads_every_pipeline_at_its_current_version(env: Env) -> None:
-    from stageline.webhooks.store import current_declarations
+    from stageline.store.pipelines import current_declarations
 
     env.pipelines.create(pipeline("zeta"), [])
     updated = pipeline("app")
