@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from stageline.changes import store
 from stageline.engine.operations import Operations
+from stageline.engine.transitions import StateWriter
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,25 +36,13 @@ def start_for_revision(
     nothing starts when it already was the last seen: two server replicas polling at once,
     or a poll racing a push, start one execution between them (the pipeline row is locked).
     """
-    engine = operations.engine
-    with engine.transaction(pipeline_name) as (conn, writer):
+    pinned = {"actionName": action_name, "revisionType": revision_type, "revisionValue": revision}
+    with operations.engine.transaction(pipeline_name) as (conn, writer):
         seen = store.last_revision(conn, pipeline_name, action_name)
         if only_if_new and seen == revision:
             return Started(execution_id=None, new_revision=False)
-        store.record(conn, pipeline_name, action_name, revision, writer.now)
-        execution_id = operations.start_in(
-            conn,
-            writer,
-            pipeline_name,
-            trigger_type=trigger_type,
-            trigger_detail=trigger_detail,
-            source_revisions=[
-                {
-                    "actionName": action_name,
-                    "revisionType": revision_type,
-                    "revisionValue": revision,
-                }
-            ],
+        execution_id = _record_and_start(
+            operations, conn, writer, pipeline_name, trigger_type, trigger_detail, [pinned]
         )
     return Started(execution_id=execution_id, new_revision=seen != revision)
 
@@ -66,17 +57,34 @@ def start_recorded(
 ) -> str:
     """``Operations.start`` for changes seen by a push or webhook: each pinned revision also
     becomes its action's last seen, so the poller does not start the same commit again."""
-    engine = operations.engine
-    with engine.transaction(pipeline_name) as (conn, writer):
-        for pinned in source_revisions or ():
-            store.record(
-                conn, pipeline_name, pinned["actionName"], pinned["revisionValue"], writer.now
-            )
-        return operations.start_in(
+    with operations.engine.transaction(pipeline_name) as (conn, writer):
+        return _record_and_start(
+            operations,
             conn,
             writer,
             pipeline_name,
-            trigger_type=trigger_type,
-            trigger_detail=trigger_detail,
-            source_revisions=source_revisions,
+            trigger_type,
+            trigger_detail,
+            source_revisions or [],
         )
+
+
+def _record_and_start(
+    operations: Operations,
+    conn: Connection,
+    writer: StateWriter,
+    pipeline_name: str,
+    trigger_type: str,
+    trigger_detail: str | None,
+    source_revisions: list[dict[str, str]],
+) -> str:
+    for pinned in source_revisions:
+        store.record(conn, pipeline_name, pinned["actionName"], pinned["revisionValue"], writer.now)
+    return operations.start_in(
+        conn,
+        writer,
+        pipeline_name,
+        trigger_type=trigger_type,
+        trigger_detail=trigger_detail,
+        source_revisions=source_revisions or None,
+    )
