@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Coroutine
-from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -15,8 +12,6 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
 
 from stageline.console.security import CSP, ConsoleGuard, hosts_of, refusal
-
-T = TypeVar("T")
 
 
 def scope(method: str = "POST", **headers: str) -> dict[str, object]:
@@ -96,7 +91,7 @@ def test_the_guard_refuses_and_adds_headers() -> None:
                 await c.get("/console/x", headers={"Host": "attacker.example"}),
             ]
 
-    page, forged, same, rebound = run(requests())
+    page, forged, same, rebound = asyncio.run(requests())
     assert page.text == "ok"
     assert page.headers["content-security-policy"] == CSP
     assert page.headers["x-frame-options"] == "DENY"
@@ -104,22 +99,3 @@ def test_the_guard_refuses_and_adds_headers() -> None:
     assert forged.headers["x-content-type-options"] == "nosniff"
     assert same.text == "ok"
     assert rebound.status_code == 403
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` in a thread of its own: another test's browser may own this thread's loop."""
-    result: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coroutine))
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]

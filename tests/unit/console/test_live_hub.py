@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Coroutine
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
 
 from stageline.console.live import ALL, Gone, LiveHub, sse
-
-T = TypeVar("T")
 
 
 def test_an_event_spans_as_many_data_lines_as_its_text() -> None:
@@ -54,7 +51,7 @@ def test_a_stream_sends_the_state_then_a_frame_per_burst_of_changes() -> None:
         hub.stop()
         return first + second, hub.renders
 
-    got, renders = run(scenario())
+    got, renders = asyncio.run(scenario())
     assert b"data: state 0" in got[0]
     assert b"data: state 50" in got[1]
     assert renders == 2
@@ -79,7 +76,7 @@ def test_a_page_rendered_at_the_current_generation_gets_no_first_frame() -> None
         hub.stop()
         return got
 
-    assert b"data: fresh" in run(scenario())[0]
+    assert b"data: fresh" in asyncio.run(scenario())[0]
 
 
 def test_streams_of_the_same_view_share_one_render() -> None:
@@ -101,7 +98,7 @@ def test_streams_of_the_same_view_share_one_render() -> None:
         hub.stop()
         return hub.renders
 
-    assert run(scenario()) == 1
+    assert asyncio.run(scenario()) == 1
 
 
 def test_the_list_hears_every_pipeline_and_a_gone_pipeline_ends_its_stream() -> None:
@@ -120,7 +117,7 @@ def test_the_list_hears_every_pipeline_and_a_gone_pipeline_ends_its_stream() -> 
         hub.stop()
         return gone, listed
 
-    gone, listed = run(scenario())
+    gone, listed = asyncio.run(scenario())
     assert gone[-1] == b"event: gone\ndata: pipeline 'p' does not exist\n\n"
     assert b"data: list" in listed[0]
 
@@ -137,7 +134,7 @@ def test_closing_the_hub_ends_open_streams() -> None:
         hub.stop()
         return out
 
-    out = run(scenario())
+    out = asyncio.run(scenario())
     assert out[0].startswith(b"retry:") and b"data: x" in out[1]
 
 
@@ -157,7 +154,7 @@ def test_a_guarded_body_stops_when_the_hub_closes() -> None:
         hub.stop()
         return out
 
-    assert run(scenario()) == [b"first"]
+    assert asyncio.run(scenario()) == [b"first"]
 
 
 def test_notifications_before_start_or_after_stop_are_dropped() -> None:
@@ -168,22 +165,3 @@ def test_notifications_before_start_or_after_stop_are_dropped() -> None:
 
 async def _all(stream: AsyncIterator[bytes]) -> list[bytes]:
     return [chunk async for chunk in stream]
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` in a thread of its own: another test's browser may own this thread's loop."""
-    result: list[T] = []
-    failure: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(asyncio.run(coroutine))
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
