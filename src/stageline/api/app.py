@@ -130,12 +130,15 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         secret_resolver=lambda: provider_services.get("secret_resolver"),
         executor=settings.build_executor,
     )
-    probe = SourceProbe(
-        repos,
-        lambda: ProviderRegistry.discover(
+    def source_providers() -> ProviderRegistry:
+        """The in-process agent's providers; discovered anew only when it runs elsewhere."""
+        if runtime.agent is not None:
+            return runtime.agent.registry
+        return ProviderRegistry.discover(
             ProviderContext(data_dir=settings.data_dir, services=provider_services)
-        ),
-    )
+        )
+
+    probe = SourceProbe(repos, source_providers)
     poller = Poller(runtime.operations, probe, interval_s=settings.poll_interval_seconds)
     pipelines.deleted_hooks.append(change_store.forget_pipeline)
 
