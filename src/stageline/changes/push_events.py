@@ -37,9 +37,7 @@ def repository_event(
     }
     if update.new is not None:
         detail["commitId"] = update.new
-    if update.old is not None and update.new is not None:
-        detail["oldCommitId"] = update.old
-    if update.new is None and update.old is not None:
+    if update.old is not None:
         detail["oldCommitId"] = update.old
     return events.envelope(
         detail_type=DETAIL_TYPE,
