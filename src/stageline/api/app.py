@@ -130,6 +130,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         secret_resolver=lambda: provider_services.get("secret_resolver"),
         executor=settings.build_executor,
     )
+
     def source_providers() -> ProviderRegistry:
         """The in-process agent's providers; discovered anew only when it runs elsewhere."""
         if runtime.agent is not None:
